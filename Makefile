@@ -1,0 +1,58 @@
+# vaultcmp — make help lists the targets.
+SHELL := /usr/bin/env bash
+GO    ?= go
+BIN   ?= bin
+E2E   := test/e2e
+# The first cold build of the real parts takes many minutes.
+E2E_TIMEOUT ?= 60m
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z0-9_-]+:.*##/ {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: deps
+deps: ## Install the Debian packages the tests need (if missing)
+	@hack/deps.sh
+
+.PHONY: build
+build: ## Build bin/vaultcmp
+	$(GO) build -o $(BIN)/vaultcmp .
+
+.PHONY: parts
+parts: ## Build the real parts (Vault server) for the e2e tests, cached
+	cd $(E2E) && $(GO) run ./cmd/parts
+
+.PHONY: demo
+demo: deps parts ## Start a real Vault dev server, seed it and render examples/webapp
+	cd $(E2E) && $(GO) run ./cmd/demo
+
+.PHONY: fmt
+fmt: ## Check formatting
+	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: vet
+vet: ## go vet both modules
+	$(GO) vet ./...
+	cd $(E2E) && $(GO) vet ./...
+
+.PHONY: test-unit
+test-unit: ## Unit tests: no Vault, no cluster
+	$(GO) test -count=1 ./...
+
+.PHONY: test-e2e
+test-e2e: parts ## End-to-end tests against real parts on 127.0.0.1
+	cd $(E2E) && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./...
+
+.PHONY: test
+test: deps fmt vet test-unit test-e2e ## Every test (what .ci/run runs)
+
+.PHONY: bench
+bench: deps parts ## Benchmarks against the real Vault (figures for the closing note)
+	$(GO) test -run '^$$' -bench . -benchmem ./renderer/... ./vault/...
+	cd $(E2E) && $(GO) test -count=1 -run '^$$' -bench . -benchtime 5x -timeout $(E2E_TIMEOUT) .
+
+.PHONY: clean
+clean: ## Remove build output
+	rm -rf $(BIN)

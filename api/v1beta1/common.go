@@ -1,0 +1,145 @@
+package v1beta1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Rollout restart target kinds (RolloutRestartTarget.Kind).
+const (
+	RolloutKindDeployment  = "Deployment"
+	RolloutKindDaemonSet   = "DaemonSet"
+	RolloutKindStatefulSet = "StatefulSet"
+	RolloutKindArgoRollout = "argo.Rollout"
+)
+
+// Destination is where the rendered Kubernetes Secret goes.
+type Destination struct {
+	// Name of the Secret. Required.
+	Name string `json:"name"`
+	// Create the Secret. If false, VSO only replaces the data of an existing
+	// Secret and ignores Labels, Annotations and Type.
+	Create bool `json:"create,omitempty"`
+	// Overwrite an existing Secret that is not owned.
+	Overwrite bool `json:"overwrite,omitempty"`
+	// Labels of the Secret (create only); owner labels win on conflict.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Annotations of the Secret (create only); they replace all others.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Type of the Secret (create only); empty means Opaque.
+	Type corev1.SecretType `json:"type,omitempty"`
+	// Transformation of the Vault data into Secret data.
+	Transformation Transformation `json:"transformation,omitempty"`
+}
+
+// Transformation configures templates and key filters for a destination.
+type Transformation struct {
+	// Templates keyed by the output Secret key; they take precedence over
+	// templates from TransformationRefs.
+	Templates map[string]Template `json:"templates,omitempty"`
+	// TransformationRefs to SecretTransformation objects.
+	TransformationRefs []TransformationRef `json:"transformationRefs,omitempty"`
+	// Includes are unanchored RE2 patterns on source keys, applied after
+	// Excludes.
+	Includes []string `json:"includes,omitempty"`
+	// Excludes are unanchored RE2 patterns on source keys, applied first.
+	Excludes []string `json:"excludes,omitempty"`
+	// ExcludeRaw drops the "_raw" key.
+	ExcludeRaw bool `json:"excludeRaw,omitempty"`
+}
+
+// Template is a Go text/template.
+type Template struct {
+	// Name of the template; VSO generates one when empty.
+	Name string `json:"name,omitempty"`
+	// Text of the template. Required.
+	Text string `json:"text"`
+}
+
+// TransformationRef refers to a SecretTransformation.
+type TransformationRef struct {
+	// Namespace of the SecretTransformation; empty means the consumer's.
+	Namespace string `json:"namespace,omitempty"`
+	// Name of the SecretTransformation. Required.
+	Name string `json:"name"`
+	// TemplateRefs selects templates; empty means all of them.
+	TemplateRefs []TemplateRef `json:"templateRefs,omitempty"`
+	// IgnoreIncludes of the SecretTransformation.
+	IgnoreIncludes bool `json:"ignoreIncludes,omitempty"`
+	// IgnoreExcludes of the SecretTransformation.
+	IgnoreExcludes bool `json:"ignoreExcludes,omitempty"`
+}
+
+// TemplateRef selects one template of a SecretTransformation.
+type TemplateRef struct {
+	// Name is the key in the SecretTransformation's spec.templates. Required.
+	Name string `json:"name"`
+	// KeyOverride is the output key; empty means Name.
+	KeyOverride string `json:"keyOverride,omitempty"`
+}
+
+// RolloutRestartTarget is a workload in the consumer's namespace that is
+// restarted when the Secret data changes.
+type RolloutRestartTarget struct {
+	// Kind is one of Deployment, DaemonSet, StatefulSet, argo.Rollout.
+	Kind string `json:"kind"`
+	// Name of the workload.
+	Name string `json:"name"`
+}
+
+// SyncConfig configures how VSO watches a static secret.
+type SyncConfig struct {
+	// InstantUpdates subscribes to Vault (Enterprise) KV events.
+	InstantUpdates bool `json:"instantUpdates,omitempty"`
+}
+
+func (d *Destination) validate(p *field.Path) field.ErrorList {
+	errs := validateName(d.Name, true, p.Child("name"))
+	errs = append(errs, validateLabels(d.Labels, p.Child("labels"))...)
+	errs = append(errs, validateAnnotations(d.Annotations, p.Child("annotations"))...)
+	return append(errs, d.Transformation.validate(p.Child("transformation"))...)
+}
+
+func (t *Transformation) validate(p *field.Path) field.ErrorList {
+	errs := validateTemplates(t.Templates, p.Child("templates"))
+	for i := range t.TransformationRefs {
+		errs = append(errs, t.TransformationRefs[i].validate(p.Child("transformationRefs").Index(i))...)
+	}
+	errs = append(errs, validateRegexps(t.Includes, p.Child("includes"))...)
+	return append(errs, validateRegexps(t.Excludes, p.Child("excludes"))...)
+}
+
+// validateTemplates checks output keys and that every template has text.
+// Template text is never printed.
+func validateTemplates(templates map[string]Template, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, k := range sortedKeys(templates) {
+		errs = append(errs, validateSecretKey(k, p)...)
+		errs = append(errs, validateRequired(templates[k].Text, p.Key(k).Child("text"))...)
+	}
+	return errs
+}
+
+func (r *TransformationRef) validate(p *field.Path) field.ErrorList {
+	errs := validateNamespace(r.Namespace, p.Child("namespace"))
+	errs = append(errs, validateName(r.Name, true, p.Child("name"))...)
+	for i, tr := range r.TemplateRefs {
+		tp := p.Child("templateRefs").Index(i)
+		errs = append(errs, validateRequired(tr.Name, tp.Child("name"))...)
+		if tr.KeyOverride != "" {
+			errs = append(errs, validateSecretKey(tr.KeyOverride, tp.Child("keyOverride"))...)
+		}
+	}
+	return errs
+}
+
+func validateRolloutRestartTargets(targets []RolloutRestartTarget, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, t := range targets {
+		tp := p.Index(i)
+		errs = append(errs, validateEnum(t.Kind, true, tp.Child("kind"),
+			RolloutKindDeployment, RolloutKindDaemonSet, RolloutKindStatefulSet, RolloutKindArgoRollout)...)
+		errs = append(errs, validateName(t.Name, true, tp.Child("name"))...)
+	}
+	return errs
+}

@@ -1,0 +1,54 @@
+package v1beta1
+
+import (
+	"encoding/json"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// VaultConnection says where Vault is and how to reach it.
+type VaultConnection struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec VaultConnectionSpec `json:"spec"`
+	// Status is accepted and ignored.
+	Status json.RawMessage `json:"status,omitempty"`
+}
+
+// VaultConnectionSpec is the spec of a VaultConnection.
+type VaultConnectionSpec struct {
+	// Address of Vault, e.g. https://vault.example.com:8200. Required.
+	Address string `json:"address"`
+	// Headers added to every Vault request.
+	Headers map[string]string `json:"headers,omitempty"`
+	// TLSServerName is the SNI host name.
+	TLSServerName string `json:"tlsServerName,omitempty"`
+	// CACertSecretRef names a Secret with key "ca.crt" in the namespace of
+	// the VaultConnection; exclusive with CACertPath.
+	CACertSecretRef string `json:"caCertSecretRef,omitempty"`
+	// CACertPath is a PEM file on the plugin's file system; exclusive with
+	// CACertSecretRef.
+	CACertPath string `json:"caCertPath,omitempty"`
+	// SkipTLSVerify disables TLS verification.
+	SkipTLSVerify bool `json:"skipTLSVerify"`
+	// Timeout of each Vault request, in ParseDuration syntax.
+	Timeout string `json:"timeout,omitempty"`
+}
+
+// GetKind returns KindVaultConnection.
+func (*VaultConnection) GetKind() string { return KindVaultConnection }
+
+// Validate checks the object; see the package documentation.
+func (o *VaultConnection) Validate() field.ErrorList {
+	errs := validateObjectMeta(&o.ObjectMeta)
+	s, p := &o.Spec, specPath
+	errs = append(errs, validateHTTPURL(s.Address, p.Child("address"))...)
+	errs = append(errs, validateHeaders(s.Headers, p.Child("headers"))...)
+	errs = append(errs, validateName(s.CACertSecretRef, false, p.Child("caCertSecretRef"))...)
+	if s.CACertSecretRef != "" && s.CACertPath != "" {
+		errs = append(errs, field.Forbidden(p.Child("caCertPath"), "may not be set together with caCertSecretRef"))
+	}
+	return append(errs, validateDuration(s.Timeout, p.Child("timeout"))...)
+}

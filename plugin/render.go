@@ -1,0 +1,131 @@
+package plugin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/vaultcmp/vaultcmp/renderer"
+	"github.com/vaultcmp/vaultcmp/vault"
+)
+
+// Environment variables read by render.
+const (
+	EnvVaultAddr           = "VAULT_ADDR"
+	EnvVaultToken          = "VAULT_TOKEN"
+	EnvDefaultVaultAddress = "VAULTCMP_DEFAULT_VAULT_ADDRESS"
+	EnvNamespace           = "VAULTCMP_NAMESPACE"
+	EnvHMACKey             = "VAULTCMP_HMAC_KEY"
+	EnvHMACKeyFile         = "VAULTCMP_HMAC_KEY_FILE"
+)
+
+// renderFlags are the settings of render (and, later, generate).
+type renderFlags struct {
+	namespace           string
+	defaultVaultAddress string
+	concurrency         int
+	hmacKeyFile         string
+	logLevel            string
+	logFormat           string
+}
+
+func (f *renderFlags) register(cmd *cobra.Command, env Env) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.namespace, "namespace", "n", env.get(EnvNamespace),
+		"namespace of objects that have none (Argo CD's destination namespace) [$"+EnvNamespace+"]")
+	fl.StringVar(&f.defaultVaultAddress, "default-vault-address", env.get(EnvDefaultVaultAddress),
+		"Vault address when no VaultConnection applies (like VSO's defaultVaultConnection) [$"+EnvDefaultVaultAddress+"]")
+	fl.IntVar(&f.concurrency, "concurrency", 16, "Vault requests in flight at most")
+	fl.StringVar(&f.hmacKeyFile, "hmac-key-file", env.get(EnvHMACKeyFile),
+		"file with the key of the rollout checksums [$"+EnvHMACKeyFile+"; or the key itself in $"+EnvHMACKey+"]")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fl.StringVar(&f.logFormat, "log-format", "console", "log format on stderr: console or json")
+}
+
+func newRenderCommand(env Env) *cobra.Command {
+	var f renderFlags
+	cmd := &cobra.Command{
+		Use:   "render [DIR]",
+		Short: "Render an app's manifests with Secrets from Vault, to stdout",
+		Long: `render reads DIR (default: the current directory) -- a plain directory of
+YAML/JSON manifests or a kustomization -- and prints it with every
+VaultStaticSecret replaced by its Secret, read from Vault.
+
+Where Vault is and who you are:
+  address: $VAULT_ADDR, else the VaultConnection of the VaultAuth,
+           else --default-vault-address
+  login:   $VAULT_TOKEN, else the VaultAuth (appRole: secretIDPath, or
+           secretRef read from $VAULTCMP_SECRET_<NAME>_<KEY>)
+
+Nothing is printed on stdout unless every object renders.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			return runRender(cmd, env, &f, dir)
+		},
+	}
+	f.register(cmd, env)
+	return cmd
+}
+
+func runRender(cmd *cobra.Command, env Env, f *renderFlags, dir string) error {
+	log, err := newLogger(env, f.logLevel, f.logFormat)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	start := time.Now()
+	objs, err := renderer.Load(dir)
+	if err != nil {
+		return &exitError{code: ExitProblems, err: err}
+	}
+	key, keyErr := loadHMACKey(env, f.hmacKeyFile)
+	if keyErr != nil {
+		log.Debug().Err(keyErr).Msg("no HMAC key; rollout targets will fail")
+	}
+	session := vault.NewSession(vault.Options{Concurrency: f.concurrency})
+	res, err := renderer.Render(cmd.Context(), objs, renderer.Options{
+		Namespace:           f.namespace,
+		DefaultVaultAddress: f.defaultVaultAddress,
+		VaultAddress:        env.get(EnvVaultAddr),
+		VaultToken:          env.get(EnvVaultToken),
+		Credentials:         renderer.EnvCredentials{LookupEnv: env.LookupEnv},
+		Vault:               session,
+		HMACKey:             key,
+	})
+	st := session.Stats()
+	summary := func(e *zerolog.Event) *zerolog.Event {
+		return e.Int("objects", len(objs)).Int64("vault_reads", st.Reads).Int64("logins", st.Logins).
+			Int64("cache_hits", st.CacheHits).Str("duration", time.Since(start).Round(time.Millisecond).String())
+	}
+	if err != nil {
+		var probs renderer.Problems
+		if errors.As(err, &probs) {
+			summary(log.Error()).Int("problems", len(probs)).Msg("render failed")
+			return &exitError{code: ExitProblems, err: err}
+		}
+		if keyErr != nil {
+			err = fmt.Errorf("%w (%v)", err, keyErr)
+		}
+		return &exitError{code: ExitProblems, err: err}
+	}
+	for _, w := range res.Warnings {
+		log.Warn().Msg(w)
+	}
+	var out bytes.Buffer
+	if err := renderer.WriteYAML(&out, res.Objects); err != nil {
+		return &exitError{code: ExitProblems, err: err}
+	}
+	if _, err := env.Stdout.Write(out.Bytes()); err != nil {
+		return &exitError{code: ExitProblems, err: fmt.Errorf("writing the output: %w", err)}
+	}
+	summary(log.Info()).Int("secrets", res.Stats.StaticSecrets).Int("in_cluster", res.Stats.InCluster).
+		Int("output", res.Stats.Output).Msg("rendered")
+	return nil
+}

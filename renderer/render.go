@@ -1,0 +1,310 @@
+package renderer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+	"github.com/vaultcmp/vaultcmp/renderer/transform"
+	"github.com/vaultcmp/vaultcmp/vault"
+)
+
+// Options configure one render.
+type Options struct {
+	// Namespace is the namespace of objects that have none: Argo CD's
+	// destination namespace. Refs resolve in it as VSO resolves them in the
+	// consumer's namespace.
+	Namespace string
+	// DefaultVaultAddress is used when no VaultConnection applies (the
+	// seed's defaultVaultConnection).
+	DefaultVaultAddress string
+	// VaultAddress (VAULT_ADDR) replaces every VaultConnection's address.
+	VaultAddress string
+	// VaultToken (VAULT_TOKEN) is used instead of every VaultAuth.
+	VaultToken string
+	// Credentials gives Secret keys and service-account tokens.
+	Credentials Credentials
+	// Vault reads secrets. Required unless the input has no VaultStaticSecret.
+	Vault vault.Reader
+	// HMACKey keys the rollout-restart checksums. Required when a rollout
+	// target is rendered.
+	HMACKey []byte
+}
+
+// Result is a successful render.
+type Result struct {
+	Objects  []map[string]any // the output, in input order
+	Warnings []string         // things the user should know; never secret
+	Stats    Stats
+}
+
+// Stats summarises a render.
+type Stats struct {
+	Objects       int // objects read
+	Output        int // objects written
+	StaticSecrets int // Secrets rendered inline from Vault
+	InCluster     int // Secrets left for the in-cluster companion
+}
+
+// job is one VaultStaticSecret to render.
+type job struct {
+	vo     *vaultObject
+	vss    *v1beta1.VaultStaticSecret
+	id     *vault.Identity
+	refs   []*v1beta1.SecretTransformation
+	data   map[string][]byte
+	kvVers int
+	err    *Problem
+}
+
+// Render turns objs into the output objects. On any problem it returns
+// Problems (all of them) and no output.
+func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) {
+	if opts.Credentials == nil {
+		opts.Credentials = EnvCredentials{LookupEnv: func(string) (string, bool) { return "", false }}
+	}
+	var probs Problems
+	res := &Result{Stats: Stats{Objects: len(objs)}}
+
+	// Decode every Vault object and index them.
+	ix := index{}
+	decoded := map[*Object]*vaultObject{}
+	for _, o := range objs {
+		if !v1beta1.IsVaultAPIVersion(o.APIVersion()) {
+			continue
+		}
+		vo, ps := decode(o, opts.Namespace)
+		if len(ps) > 0 {
+			probs = append(probs, ps...)
+			continue
+		}
+		k := indexKey(vo.obj.GetKind(), vo.ns, vo.obj.GetName())
+		if prev, dup := ix[k]; dup {
+			probs = append(probs, problem(o, "metadata.name", fmt.Errorf("duplicate %s: also defined in %s", vo.obj.GetKind(), prev.src.Source), "give each object a unique name"))
+			continue
+		}
+		ix[k] = vo
+		decoded[o] = vo
+	}
+	probs = append(probs, checkDestinations(objs, decoded, opts.Namespace)...)
+
+	// Resolve refs and plan the reads.
+	r := &resolver{opts: &opts, ix: ix, cache: map[string]*vault.Identity{}}
+	var jobs []*job
+	for _, o := range objs {
+		vo := decoded[o]
+		if vo == nil {
+			continue
+		}
+		switch obj := vo.obj.(type) {
+		case *v1beta1.VaultStaticSecret:
+			j := &job{vo: vo, vss: obj}
+			if p := r.plan(ctx, j); p != nil {
+				probs = append(probs, p)
+				continue
+			}
+			jobs = append(jobs, j)
+		case *v1beta1.VaultDynamicSecret:
+			if _, rerr := r.identity(ctx, vo.ns, obj.Spec.VaultAuthRef); rerr != nil && !errors.Is(rerr, ErrNeedsCluster) {
+				probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
+			}
+		case *v1beta1.VaultPKISecret:
+			if _, rerr := r.identity(ctx, vo.ns, obj.Spec.VaultAuthRef); rerr != nil && !errors.Is(rerr, ErrNeedsCluster) {
+				probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
+			}
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	if len(jobs) > 0 && opts.Vault == nil {
+		return nil, errors.New("renderer: no Vault reader configured")
+	}
+
+	// Fetch and transform, concurrently; the Vault session bounds the requests.
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() { j.run(ctx, opts.Vault) })
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		if j.err != nil {
+			probs = append(probs, j.err)
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+
+	// Emit.
+	byObj := map[*Object]*job{}
+	for _, j := range jobs {
+		byObj[j.vo.src] = j
+	}
+	for _, o := range objs {
+		vo := decoded[o]
+		switch {
+		case vo == nil:
+			res.Objects = append(res.Objects, o.Data)
+		case byObj[o] != nil:
+			res.Objects = append(res.Objects, staticSecret(byObj[o]))
+			res.Stats.StaticSecrets++
+		default:
+			if s := inClusterSecret(vo); s != nil {
+				res.Objects = append(res.Objects, s)
+				res.Stats.InCluster++
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: Secret %s is delivered in-cluster: the vaultcmp companion fills it", o.Where(), inClusterName(vo)))
+			}
+		}
+	}
+	w, err := addRolloutAnnotations(res.Objects, jobs, opts.Namespace, opts.HMACKey)
+	if err != nil {
+		return nil, err
+	}
+	res.Warnings = append(res.Warnings, w...)
+	res.Stats.Output = len(res.Objects)
+	return res, nil
+}
+
+// decode strictly decodes one Vault object.
+func decode(o *Object, defaultNS string) (*vaultObject, Problems) {
+	raw, err := json.Marshal(o.Data)
+	if err != nil {
+		return nil, Problems{problem(o, "", err, "")}
+	}
+	obj, err := v1beta1.Decode(raw)
+	if err != nil {
+		var derr *v1beta1.DecodeError
+		if errors.As(err, &derr) && len(derr.Errs) > 0 {
+			var ps Problems
+			for _, fe := range derr.Errs {
+				ps = append(ps, problem(o, fe.Field, errors.New(fe.ErrorBody()), hintFor(fe)))
+			}
+			return nil, ps
+		}
+		return nil, Problems{problem(o, "", err, "")}
+	}
+	ns := obj.GetNamespace()
+	if ns == "" {
+		ns = defaultNS
+	}
+	return &vaultObject{src: o, obj: obj, ns: ns}, nil
+}
+
+func hintFor(fe *field.Error) string {
+	switch fe.Type {
+	case field.ErrorTypeRequired:
+		return "add the field"
+	case field.ErrorTypeNotSupported:
+		return "use one of the supported values"
+	}
+	return ""
+}
+
+// run reads the secret and builds its data.
+func (j *job) run(ctx context.Context, v vault.Reader) {
+	s := j.vss.Spec
+	sec, err := v.ReadKV(ctx, vault.KVRequest{
+		Identity:  j.id,
+		Namespace: s.Namespace,
+		Mount:     s.Mount,
+		Path:      s.Path,
+		V2:        s.Type == "kv-v2",
+		Version:   s.Version,
+	})
+	if err != nil {
+		j.err = problem(j.vo.src, "spec.path", err, "")
+		return
+	}
+	data, err := transform.Build(
+		transform.Resolved{Spec: s.Destination.Transformation, Refs: j.refs},
+		transform.Input{
+			Namespace:   j.vo.ns,
+			Name:        j.vss.Name,
+			Fields:      sec.Fields,
+			Response:    sec.Response,
+			Annotations: j.vss.Annotations,
+			Labels:      j.vss.Labels,
+		})
+	if err != nil {
+		j.err = problem(j.vo.src, "spec.destination.transformation", err, "fix the transformation; the Vault data is not shown here")
+		return
+	}
+	j.data, j.kvVers = data, sec.Version
+}
+
+// plan resolves the job's identity and transformations.
+func (r *resolver) plan(ctx context.Context, j *job) *Problem {
+	id, rerr := r.identity(ctx, j.vo.ns, j.vss.Spec.VaultAuthRef)
+	if rerr != nil {
+		return problem(j.vo.src, rerr.field, rerr.err, rerr.hint)
+	}
+	refs, rerr := r.transformations(j.vo.ns, j.vss.Spec.Destination.Transformation)
+	if rerr != nil {
+		return problem(j.vo.src, rerr.field, rerr.err, rerr.hint)
+	}
+	if err := transform.Check(transform.Resolved{Spec: j.vss.Spec.Destination.Transformation, Refs: refs}); err != nil {
+		return problem(j.vo.src, "spec.destination.transformation", err, "")
+	}
+	j.id, j.refs = id, refs
+	return nil
+}
+
+// checkDestinations refuses two objects that write one Secret.
+func checkDestinations(objs []*Object, decoded map[*Object]*vaultObject, defaultNS string) Problems {
+	var probs Problems
+	seen := map[string]*Object{}
+	for _, o := range objs {
+		var key string
+		fieldPath := "spec.destination.name"
+		if vo := decoded[o]; vo != nil {
+			name := destinationName(vo.obj)
+			if name == "" {
+				continue
+			}
+			key = vo.ns + "/" + name
+		} else if o.APIVersion() == "v1" && o.Kind() == "Secret" {
+			ns := o.Namespace()
+			if ns == "" {
+				ns = defaultNS
+			}
+			key, fieldPath = ns+"/"+o.Name(), "metadata.name"
+		} else {
+			continue
+		}
+		if prev, ok := seen[key]; ok {
+			probs = append(probs, problem(o, fieldPath,
+				fmt.Errorf("Secret %s is also written by %s", key, prev.Where()), "give each object its own destination Secret"))
+			continue
+		}
+		seen[key] = o
+	}
+	return probs
+}
+
+func destinationName(obj v1beta1.Object) string {
+	switch o := obj.(type) {
+	case *v1beta1.VaultStaticSecret:
+		return o.Spec.Destination.Name
+	case *v1beta1.VaultDynamicSecret:
+		return o.Spec.Destination.Name
+	case *v1beta1.VaultPKISecret:
+		return o.Spec.Destination.Name
+	}
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,120 @@
+package renderer
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// AnnotationChecksumPrefix prefixes the pod-template annotation that makes a
+// workload roll when a Secret it uses changes: one annotation per Secret,
+// "checksum.vaultcmp.io/<secret name>".
+const AnnotationChecksumPrefix = "checksum.vaultcmp.io/"
+
+// targetKinds maps VSO's rollout target kinds to API groups and kinds.
+var targetKinds = map[string]struct{ group, kind string }{
+	"Deployment":   {"apps", "Deployment"},
+	"DaemonSet":    {"apps", "DaemonSet"},
+	"StatefulSet":  {"apps", "StatefulSet"},
+	"argo.Rollout": {"argoproj.io", "Rollout"},
+}
+
+// Checksum is the keyed HMAC-SHA256 of a Secret's data: it changes exactly
+// when the data changes, and tells nothing about the data without the key.
+func Checksum(key []byte, data map[string][]byte) string {
+	mac := hmac.New(sha256.New, key)
+	var n [8]byte
+	for _, k := range sortedKeys(data) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(k)))
+		mac.Write(n[:])
+		mac.Write([]byte(k))
+		binary.BigEndian.PutUint64(n[:], uint64(len(data[k])))
+		mac.Write(n[:])
+		mac.Write(data[k])
+	}
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// checksumAnnotation is the annotation key for a Secret name; annotation
+// names are at most 63 characters, so long Secret names are shortened with
+// a digest of the full name.
+func checksumAnnotation(secret string) string {
+	if len(secret) <= 63 {
+		return AnnotationChecksumPrefix + secret
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return AnnotationChecksumPrefix + secret[:54] + "-" + hex.EncodeToString(sum[:4])
+}
+
+// addRolloutAnnotations sets the checksum annotations on the rollout targets
+// found in objs and warns about targets that are not there.
+func addRolloutAnnotations(objs []map[string]any, jobs []*job, defaultNS string, key []byte) ([]string, error) {
+	var warnings []string
+	for _, j := range jobs {
+		targets := j.vss.Spec.RolloutRestartTargets
+		if len(targets) == 0 {
+			continue
+		}
+		if !j.vss.HMACEnabled() {
+			warnings = append(warnings, fmt.Sprintf("%s: rolloutRestartTargets are ignored because hmacSecretData is false", j.vo.src.Where()))
+			continue
+		}
+		if len(key) == 0 {
+			return nil, errors.New("renderer: rollout targets need an HMAC key")
+		}
+		sum := Checksum(key, j.data)
+		for _, t := range targets {
+			w := findWorkload(objs, t.Kind, t.Name, j.vo.ns, defaultNS)
+			if w == nil {
+				warnings = append(warnings, fmt.Sprintf("%s: rollout target %s %s is not in this app's output: it will not restart when Secret %s changes",
+					j.vo.src.Where(), t.Kind, qualified(j.vo.ns, t.Name), j.vss.Spec.Destination.Name))
+				continue
+			}
+			setPodAnnotation(w, checksumAnnotation(j.vss.Spec.Destination.Name), sum)
+		}
+	}
+	return warnings, nil
+}
+
+func findWorkload(objs []map[string]any, targetKind, name, ns, defaultNS string) map[string]any {
+	want, ok := targetKinds[targetKind]
+	if !ok {
+		return nil
+	}
+	for _, o := range objs {
+		av, _ := o["apiVersion"].(string)
+		kind, _ := o["kind"].(string)
+		md, _ := o["metadata"].(map[string]any)
+		if kind != want.kind || !strings.HasPrefix(av, want.group+"/") || md == nil {
+			continue
+		}
+		oname, _ := md["name"].(string)
+		ons, _ := md["namespace"].(string)
+		if ons == "" {
+			ons = defaultNS
+		}
+		if oname == name && ons == ns {
+			return o
+		}
+	}
+	return nil
+}
+
+// setPodAnnotation sets spec.template.metadata.annotations[k] = v, creating
+// the maps on the way.
+func setPodAnnotation(obj map[string]any, k, v string) {
+	m := obj
+	for _, f := range []string{"spec", "template", "metadata", "annotations"} {
+		next, ok := m[f].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[f] = next
+		}
+		m = next
+	}
+	m[k] = v
+}

@@ -1,0 +1,108 @@
+package renderer
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"maps"
+
+	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+)
+
+// Labels and annotations vaultcmp writes.
+const (
+	LabelManagedBy    = "app.kubernetes.io/managed-by"
+	ManagedBy         = "vaultcmp"
+	LabelDelivery     = "vaultcmp.io/delivery"
+	AnnotationOwner   = "vaultcmp.io/owner"
+	AnnotationSpec    = "vaultcmp.io/spec"
+	DeliveryInline    = "inline"
+	DeliveryInCluster = "in-cluster"
+	argoSyncOptions   = "argocd.argoproj.io/sync-options"
+	syncOptionNoPrune = "Prune=false"
+	defaultSecretType = "Opaque"
+	secretAPIVersion  = "v1"
+	secretKind        = "Secret"
+)
+
+// staticSecret is the Secret a VaultStaticSecret renders to.
+func staticSecret(j *job) map[string]any {
+	out := destinationSecret(j.vss.Spec.Destination, j.vss.Namespace, v1beta1.KindVaultStaticSecret, j.vss.Name, DeliveryInline, nil)
+	data := make(map[string]any, len(j.data))
+	for k, v := range j.data {
+		data[k] = base64.StdEncoding.EncodeToString(v)
+	}
+	out["data"] = data
+	return out
+}
+
+// destinationSecret is the Secret (without data) that an object's
+// destination describes.
+//
+// With destination.create (VSO: vaultcmp owns the Secret) the Secret carries
+// the destination's labels, annotations and type; ours win on conflict. Without
+// it (VSO: the Secret exists and only its data is replaced) only the data is
+// written, and Argo CD is told never to prune the Secret, which it did not
+// create. destination.overwrite has no effect: Argo CD's apply always adopts
+// a Secret of the same name.
+func destinationSecret(d v1beta1.Destination, ns, ownerKind, ownerName, delivery string, extra map[string]any) map[string]any {
+	md := map[string]any{"name": d.Name}
+	if ns != "" {
+		md["namespace"] = ns
+	}
+	labels := map[string]any{LabelManagedBy: ManagedBy, LabelDelivery: delivery}
+	annotations := map[string]any{AnnotationOwner: ownerKind + "/" + ownerName}
+	maps.Copy(annotations, extra)
+	out := map[string]any{"apiVersion": secretAPIVersion, "kind": secretKind, "metadata": md}
+	if d.Create {
+		maps.Copy(labels, anyMap(d.Labels, labels))
+		maps.Copy(annotations, anyMap(d.Annotations, annotations))
+		t := string(d.Type)
+		if t == "" {
+			t = defaultSecretType
+		}
+		out["type"] = t
+	} else {
+		annotations[argoSyncOptions] = syncOptionNoPrune
+	}
+	md["labels"], md["annotations"] = labels, annotations
+	return out
+}
+
+// inClusterName is the destination Secret of a VaultDynamicSecret or VaultPKISecret.
+func inClusterName(vo *vaultObject) string { return destinationName(vo.obj) }
+
+// inClusterSecret is the Secret, without data, that the companion fills for
+// a VaultDynamicSecret or VaultPKISecret. It carries the object's spec (no
+// secret in it: manifests hold none) so the companion needs nothing else.
+// Other Vault kinds give nil.
+func inClusterSecret(vo *vaultObject) map[string]any {
+	var spec any
+	var d v1beta1.Destination
+	switch o := vo.obj.(type) {
+	case *v1beta1.VaultDynamicSecret:
+		spec, d = o.Spec, o.Spec.Destination
+	case *v1beta1.VaultPKISecret:
+		spec, d = o.Spec, o.Spec.Destination
+	default:
+		return nil
+	}
+	specJSON, _ := json.Marshal(map[string]any{
+		"apiVersion": v1beta1.APIVersion,
+		"kind":       vo.obj.GetKind(),
+		"name":       vo.obj.GetName(),
+		"spec":       spec,
+	})
+	return destinationSecret(d, vo.obj.GetNamespace(), vo.obj.GetKind(), vo.obj.GetName(), DeliveryInCluster,
+		map[string]any{AnnotationSpec: string(specJSON)})
+}
+
+// anyMap copies m into a map[string]any, leaving out the keys of ours.
+func anyMap(m map[string]string, ours map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if _, taken := ours[k]; !taken {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,81 @@
+package transform
+
+import (
+	"errors"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// ErrRawNotPermitted is returned by Build when a source field or a template
+// output is named "_raw" while _raw is not excluded. The message is VSO's.
+var ErrRawNotPermitted = fmt.Errorf("key '%s' not permitted in Secret data", KeyRaw)
+
+// ErrTransformationNotFound is returned when Resolved.Refs has no object for a
+// TransformationRef.
+var ErrTransformationNotFound = errors.New("not found")
+
+// DuplicateTemplateNameError means two templates of one transformation (inline,
+// referenced or source) have the same name.
+type DuplicateTemplateNameError struct {
+	Name string
+}
+
+func (e *DuplicateTemplateNameError) Error() string {
+	return fmt.Sprintf("duplicate template name %q", e.Name)
+}
+
+// DuplicateTransformationRefError means the same SecretTransformation is
+// referenced twice.
+type DuplicateTransformationRefError struct {
+	Namespace, Name string
+}
+
+func (e *DuplicateTransformationRefError) Error() string {
+	return fmt.Sprintf("duplicate SecretTransformation ref %s/%s", e.Namespace, e.Name)
+}
+
+// TemplateNotFoundError means a TemplateRef names a template that the
+// SecretTransformation does not have.
+type TemplateNotFoundError struct {
+	// Name of the missing template (TemplateRef.Name).
+	Name string
+	// Namespace and Object name the SecretTransformation.
+	Namespace, Object string
+	GVK               schema.GroupVersionKind
+}
+
+func (e *TemplateNotFoundError) Error() string {
+	return fmt.Sprintf("template %q not found in object %s/%s, %s", e.Name, e.Namespace, e.Object, e.GVK)
+}
+
+// RenderError is a template execution failure. Its message names the template,
+// the output key and the owning object, and never contains data: Go's and
+// sprig's messages (which can quote values, e.g. "range can't iterate over
+// <value>" or the argument of fail) are replaced by "<redacted>".
+type RenderError struct {
+	// Owner is "<namespace>/<name>" of the object that owns the transformation.
+	Owner string
+	// Template is the name of the executed template, Key its output key.
+	Template, Key string
+	// Detail is the redacted cause: location, the executing (sub)template and a
+	// fixed description such as "error calling index".
+	Detail string
+}
+
+func (e *RenderError) Error() string {
+	return fmt.Sprintf("render template %q for key %q of %s: %s", e.Template, e.Key, e.Owner, e.Detail)
+}
+
+// EncodeError means a value could not be JSON-encoded (for _raw or for a
+// non-string field). The message does not contain the value.
+type EncodeError struct {
+	// Key is the field, or "_raw".
+	Key string
+	// Detail is the redacted cause.
+	Detail string
+}
+
+func (e *EncodeError) Error() string {
+	return fmt.Sprintf("encode %q as JSON: %s", e.Key, e.Detail)
+}

@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// VaultVersion is the Vault release built by parts/vault (see its go.mod).
+const VaultVersion = "1.17.6"
+
+// RepoRoot is the vaultcmp repository root.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// BinDir is where built parts are cached.
+func BinDir() (string, error) {
+	if d := os.Getenv("VAULTCMP_E2E_BIN"); d != "" {
+		return d, os.MkdirAll(d, 0o755)
+	}
+	out, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOCACHE: %w", err)
+	}
+	d := filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "vaultcmp-e2e-bin")
+	return d, os.MkdirAll(d, 0o755)
+}
+
+var buildMu sync.Mutex
+
+// VaultBinary returns the cached Vault server binary, building it first if
+// needed (6–15 minutes cold).
+func VaultBinary() (string, error) {
+	dir, err := BinDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "vault-"+VaultVersion)
+	return bin, buildOnce(bin, filepath.Join(RepoRoot(), "test", "e2e", "parts", "vault"), ".", "-ldflags=-s -w")
+}
+
+// VaultcmpBinary builds vaultcmp from the repository into dir.
+func VaultcmpBinary(dir string) (string, error) {
+	bin := filepath.Join(dir, "vaultcmp")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building vaultcmp: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+func buildOnce(bin, moduleDir, pkg string, flags ...string) error {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() {
+		return nil
+	}
+	tmp := bin + ".tmp"
+	args := append([]string{"build", "-trimpath", "-o", tmp}, flags...)
+	args = append(args, pkg)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	fmt.Fprintf(os.Stderr, "building %s (first run only; this takes minutes)\n", filepath.Base(bin))
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("building %s in %s: %w", filepath.Base(bin), moduleDir, err)
+	}
+	return os.Rename(tmp, bin)
+}

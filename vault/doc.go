@@ -1,0 +1,21 @@
+// Package vault is vaultcmp's only door to HashiCorp Vault.
+//
+// Callers describe what they need in domain terms (a [KVRequest] made under an
+// [Identity]) and a [Session] turns that into HTTP calls through
+// github.com/hashicorp/vault/api:
+//
+//   - one login per distinct identity (address, Vault namespace, auth mount,
+//     method, role, credentials), shared by every read made under it;
+//   - identical reads are made once and their result is shared;
+//   - reads run concurrently, at most [Options.Concurrency] at a time.
+//
+// Every failure is an [*Error] that names the operation, the Vault path, the
+// HTTP status and a [Reason] with a hint for the user. No secret value (token,
+// secret-id, secret data) ever appears in an error or a log line.
+//
+// # Example
+//
+//	s := vault.NewSession(vault.Options{Concurrency: 16})
+//	id := &vault.Identity{Connection: vault.Connection{Address: "http://127.0.0.1:8200"}, Auth: vault.TokenAuth(token)}
+//	sec, err := s.ReadKV(ctx, vault.KVRequest{Identity: id, Mount: "secret", Path: "webapp/config", V2: true})
+package vault

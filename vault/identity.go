@@ -1,0 +1,139 @@
+package vault
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/hashicorp/vault/api/auth/approle"
+)
+
+// Connection says where Vault is and how to reach it (VSO's VaultConnection).
+type Connection struct {
+	Address       string
+	Headers       map[string]string // sent with every request
+	TLSServerName string
+	CACert        []byte // PEM; wins over CACertPath
+	CACertPath    string
+	SkipTLSVerify bool
+	Timeout       time.Duration // per request; 0 keeps vault/api's default
+}
+
+// LoginFunc logs in with a fresh client and returns Vault's auth response.
+// It is the seam for every auth method: see [AppRoleAuth].
+type LoginFunc func(ctx context.Context, c *api.Client) (*api.Secret, error)
+
+// Auth says how to get a token (VSO's VaultAuth, resolved).
+type Auth struct {
+	Method    string            // "token", "appRole", "kubernetes", "jwt", ...
+	Mount     string            // auth mount, e.g. "approle"
+	Namespace string            // Vault namespace to log in to
+	Role      string            // role name or id; part of the identity, never secret
+	Subject   string            // who logs in (e.g. "ns/serviceaccount"); part of the identity
+	Headers   map[string]string // added to the login request
+	// Secret is the credential (token, secret-id, JWT). It only feeds a keyed
+	// HMAC in the identity key and is never printed.
+	Secret string
+	Login  LoginFunc // nil for Method "token": Secret is the token
+}
+
+// TokenAuth uses a ready token (VAULT_TOKEN): no login.
+func TokenAuth(token string) Auth {
+	return Auth{Method: "token", Secret: token}
+}
+
+// AppRoleAuth logs in with AppRole through vault/api's approle module.
+func AppRoleAuth(mount, roleID, secretID string) Auth {
+	return Auth{
+		Method: "appRole",
+		Mount:  mount,
+		Role:   roleID,
+		Secret: secretID,
+		Login: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
+			a, err := approle.NewAppRoleAuth(roleID, &approle.SecretID{FromString: secretID}, approle.WithMountPath(mount))
+			if err != nil {
+				return nil, err
+			}
+			return c.Auth().Login(ctx, a)
+		},
+	}
+}
+
+// Identity is one Vault identity: where and as whom. Two identities with
+// equal keys share one client and one login.
+type Identity struct {
+	Connection Connection
+	Auth       Auth
+}
+
+// processKey keys the HMAC that stands for credentials in identity keys, so
+// that keys held in memory never contain a credential.
+var processKey = func() []byte {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+// Key is the identity's canonical key. Credentials appear only as a keyed HMAC.
+func (id *Identity) Key() string {
+	c, a := id.Connection, id.Auth
+	mac := hmac.New(sha256.New, processKey)
+	mac.Write([]byte(a.Secret))
+	mac.Write([]byte{0})
+	mac.Write(c.CACert)
+	parts := []string{
+		"addr=" + strings.TrimRight(c.Address, "/"),
+		"sni=" + c.TLSServerName,
+		"ca=" + c.CACertPath,
+		"skip=" + boolString(c.SkipTLSVerify),
+		"timeout=" + c.Timeout.String(),
+		"hdr=" + mapString(c.Headers),
+		"method=" + a.Method,
+		"mount=" + a.Mount,
+		"ns=" + a.Namespace,
+		"role=" + a.Role,
+		"subject=" + a.Subject,
+		"lhdr=" + mapString(a.Headers),
+		"cred=" + hex.EncodeToString(mac.Sum(nil)),
+	}
+	return strings.Join(parts, "\x00")
+}
+
+// LoginPath is the Vault path the login goes to, for messages.
+func (a Auth) LoginPath() string {
+	if a.Method == "token" {
+		return "auth/token/lookup-self"
+	}
+	return "auth/" + strings.Trim(a.Mount, "/") + "/login"
+}
+
+func boolString(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func mapString(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(m[k])
+		b.WriteByte(';')
+	}
+	return b.String()
+}

@@ -1,0 +1,259 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// Reader is what the renderer needs from Vault.
+type Reader interface {
+	ReadKV(ctx context.Context, req KVRequest) (*KVSecret, error)
+}
+
+var _ Reader = (*Session)(nil)
+
+// Options tune a Session.
+type Options struct {
+	// Concurrency bounds the Vault requests in flight. Default 16.
+	Concurrency int
+	// MaxRetries is vault/api's retry count for 5xx answers (-1: none). Default 2.
+	MaxRetries int
+	// WrapTransport, when set, wraps the HTTP transport of every client
+	// (tests use it to count or fault requests).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+}
+
+// Stats counts what a Session did.
+type Stats struct {
+	Reads     int64 // HTTP reads sent to Vault
+	Logins    int64 // logins sent to Vault
+	CacheHits int64 // reads answered by an identical earlier read
+}
+
+// Session holds the clients, logins and reads of one render. It is safe for
+// concurrent use.
+type Session struct {
+	opts Options
+	sem  chan struct{}
+
+	mu      sync.Mutex
+	clients map[string]*call[*api.Client]
+	reads   map[string]*call[*KVSecret]
+
+	reads_, logins, hits atomic.Int64
+}
+
+// call is a result that is computed once and shared.
+type call[T any] struct {
+	done chan struct{}
+	val  T
+	err  error
+}
+
+// NewSession returns a Session with opts' defaults filled in.
+func NewSession(opts Options) *Session {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 16
+	}
+	if opts.MaxRetries == 0 {
+		opts.MaxRetries = 2
+	} else if opts.MaxRetries < 0 {
+		opts.MaxRetries = 0
+	}
+	return &Session{
+		opts:    opts,
+		sem:     make(chan struct{}, opts.Concurrency),
+		clients: map[string]*call[*api.Client]{},
+		reads:   map[string]*call[*KVSecret]{},
+	}
+}
+
+// Stats reports the counters so far.
+func (s *Session) Stats() Stats {
+	return Stats{Reads: s.reads_.Load(), Logins: s.logins.Load(), CacheHits: s.hits.Load()}
+}
+
+// once returns the shared call for key in m, and whether this caller must run it.
+func once[T any](mu *sync.Mutex, m map[string]*call[T], key string) (*call[T], bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	if c, ok := m[key]; ok {
+		return c, false
+	}
+	c := &call[T]{done: make(chan struct{})}
+	m[key] = c
+	return c, true
+}
+
+func wait[T any](ctx context.Context, c *call[T]) (T, error) {
+	select {
+	case <-c.done:
+		return c.val, c.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+func (s *Session) acquire(ctx context.Context) error {
+	select {
+	case s.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Session) release() { <-s.sem }
+
+// client returns the logged-in client of id, logging in once.
+func (s *Session) client(ctx context.Context, id *Identity) (*api.Client, error) {
+	c, mine := once(&s.mu, s.clients, id.Key())
+	if mine {
+		c.val, c.err = s.login(ctx, id)
+		close(c.done)
+	}
+	return wait(ctx, c)
+}
+
+func (s *Session) newClient(conn Connection) (*api.Client, error) {
+	cfg := api.DefaultConfig()
+	if cfg.Error != nil {
+		return nil, fmt.Errorf("reading Vault client defaults: %w", cfg.Error)
+	}
+	cfg.Address = conn.Address
+	cfg.MaxRetries = s.opts.MaxRetries
+	if conn.Timeout > 0 {
+		cfg.Timeout = conn.Timeout
+	}
+	tls := &api.TLSConfig{TLSServerName: conn.TLSServerName, Insecure: conn.SkipTLSVerify}
+	if len(conn.CACert) > 0 {
+		tls.CACertBytes = conn.CACert
+	} else {
+		tls.CACert = conn.CACertPath
+	}
+	if err := cfg.ConfigureTLS(tls); err != nil {
+		return nil, fmt.Errorf("configuring TLS for %s: %w", conn.Address, err)
+	}
+	if s.opts.WrapTransport != nil {
+		cfg.HttpClient.Transport = s.opts.WrapTransport(cfg.HttpClient.Transport)
+	}
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating a Vault client for %s: %w", conn.Address, err)
+	}
+	// vault/api picks VAULT_TOKEN and VAULT_NAMESPACE from the environment;
+	// the identity alone decides both here.
+	c.ClearToken()
+	c.ClearNamespace()
+	h := http.Header{}
+	for k, v := range conn.Headers {
+		h.Set(k, v)
+	}
+	c.SetHeaders(h)
+	return c, nil
+}
+
+func (s *Session) login(ctx context.Context, id *Identity) (*api.Client, error) {
+	conn, a := id.Connection, id.Auth
+	c, err := s.newClient(conn)
+	if err != nil {
+		return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonConfig, Err: err}
+	}
+	if a.Login == nil {
+		if a.Secret == "" {
+			return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonConfig,
+				Err: fmt.Errorf("no token")}
+		}
+		c.SetToken(a.Secret)
+		return c, nil
+	}
+	lc := c
+	if a.Namespace != "" || len(a.Headers) > 0 {
+		lc, err = c.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("cloning the Vault client: %w", err)
+		}
+		h := c.Headers()
+		for k, v := range a.Headers {
+			h.Set(k, v)
+		}
+		lc.SetHeaders(h)
+		if a.Namespace != "" {
+			lc.SetNamespace(a.Namespace)
+		}
+	}
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	s.logins.Add(1)
+	secret, err := a.Login(ctx, lc)
+	if err != nil {
+		return nil, classify("login", conn.Address, a.Namespace, a.LoginPath(), err)
+	}
+	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
+		return nil, &Error{Op: "login", Address: conn.Address, Namespace: a.Namespace, Path: a.LoginPath(),
+			Reason: ReasonLogin, Err: fmt.Errorf("no token in the login response")}
+	}
+	c.SetToken(secret.Auth.ClientToken)
+	if a.Namespace != "" {
+		c.SetNamespace(a.Namespace)
+	}
+	return c, nil
+}
+
+// ReadKV reads one KV secret, once per identical request.
+func (s *Session) ReadKV(ctx context.Context, req KVRequest) (*KVSecret, error) {
+	if err := req.check(); err != nil {
+		return nil, err
+	}
+	c, mine := once(&s.mu, s.reads, req.key())
+	if !mine {
+		s.hits.Add(1)
+		return wait(ctx, c)
+	}
+	c.val, c.err = s.readKV(ctx, req)
+	close(c.done)
+	return c.val, c.err
+}
+
+func (s *Session) readKV(ctx context.Context, req KVRequest) (*KVSecret, error) {
+	cl, err := s.client(ctx, req.Identity)
+	if err != nil {
+		return nil, err
+	}
+	ns := req.Namespace
+	if ns != "" {
+		cl = cl.WithNamespace(ns)
+	} else {
+		ns = cl.Namespace()
+	}
+	p := req.APIPath()
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	s.reads_.Add(1)
+	secret, err := cl.Logical().ReadWithDataWithContext(ctx, p, req.query())
+	s.release()
+	addr := req.Identity.Connection.Address
+	if err != nil {
+		return nil, classify("read", addr, ns, p, err)
+	}
+	out, perr := req.parse(secret)
+	if perr != nil {
+		perr.Address, perr.Namespace, perr.Path = addr, ns, p
+		return nil, perr
+	}
+	return out, nil
+}
+
+// trimSlashes is used for mounts and paths that were already validated to
+// hold no ".." segment and no leading "/".
+func trimSlashes(s string) string { return strings.Trim(s, "/") }
