@@ -21,7 +21,9 @@ const planted = "S3cr3t-(planted"
 // leakyMarshaler fails to encode and quotes the secret in its error.
 type leakyMarshaler struct{}
 
-func (leakyMarshaler) MarshalJSON() ([]byte, error) { return nil, errors.New("cannot encode " + planted) }
+func (leakyMarshaler) MarshalJSON() ([]byte, error) {
+	return nil, errors.New("cannot encode " + planted)
+}
 
 // boomer has a method that panics with the secret.
 type boomer struct{}
@@ -80,12 +82,13 @@ func TestBuildNeverLeaksSecrets(t *testing.T) {
 		wantDetail string
 	}{
 		{name: "range-over-string", text: `{{ range .Secrets.pw }}{{ end }}`, goLeaks: true,
-			wantDetail: `template: ns/obj/k:1:9: executing "ns/obj/k": range can't iterate over <redacted>`},
+			wantDetail: `template: ns/obj/k:1:17: executing "ns/obj/k": range can't iterate over <redacted>`},
 		{name: "fail-with-secret", text: `{{ fail (get .Secrets "pw") }}`, goLeaks: true,
 			wantDetail: `template: ns/obj/k:1:3: executing "ns/obj/k": error calling fail: <redacted>`},
 		{name: "fail-printf-nested", text: `{{ fail (printf "bad %v" .Secrets.nested) }}`, goLeaks: true},
-		{name: "call-non-function", text: `{{ call (get .Secrets "pw") }}`, goLeaks: true,
-			wantDetail: `template: ns/obj/k:1:3: executing "ns/obj/k": error calling call: <redacted>`},
+		{name: "call-non-function", text: `{{ call (get .Secrets "pw") }}`},
+		{name: "call-printf", text: `{{ printf "%d" .Secrets.pw | call }}`, goLeaks: true,
+			wantDetail: `template: ns/obj/k:1:29: executing "ns/obj/k": error calling call: <redacted>`},
 		{name: "mustFromJson", text: `{{ mustFromJson (get .Secrets "pw") }}`},
 		{name: "mustFromJson-partial", text: `{{ mustFromJson .Secrets.json }}`},
 		{name: "regex-from-secret", text: `{{ mustRegexFind (get .Secrets "pw") "x" }}`, goLeaks: true},
@@ -100,10 +103,10 @@ func TestBuildNeverLeaksSecrets(t *testing.T) {
 		{name: "semver", text: `{{ semver .Secrets.pw }}`},
 		{name: "deepCopy-panics", text: `{{ deepCopy .Secrets.nested | toString }}{{ fail .Secrets.pw }}`, goLeaks: true},
 		{name: "method-panics", text: `{{ .Secrets.obj.Boom }}`, goLeaks: true,
-			in: func(in Input) Input { in.Fields["obj"] = boomer{}; return in },
-			wantDetail: `template: ns/obj/k:1:15: executing "ns/obj/k": error calling a function: <redacted>`},
+			in:         func(in Input) Input { in.Fields["obj"] = boomer{}; return in },
+			wantDetail: `template: ns/obj/k:1:11: executing "ns/obj/k": error calling a function: <redacted>`},
 		{name: "fail-in-define", text: `{{ define "inner" }}{{ fail .pw }}{{ end }}{{ template "inner" .Secrets }}`, goLeaks: true,
-			wantDetail: `template: ns/obj/k:1:25: executing "inner": error calling fail: <redacted>`},
+			wantDetail: `template: ns/obj/k:1:23: executing "inner": error calling fail: <redacted>`},
 		{name: "secret-looks-like-an-error", text: `{{ fail "x>: error calling get: y" }}{{ .Secrets.pw }}`},
 	}
 	for _, tt := range tests {
@@ -196,9 +199,9 @@ func TestBuildNeverLeaksSecretsOtherPaths(t *testing.T) {
 			wantErr: errIs(ErrRawNotPermitted),
 		},
 		{
-			name: "bad-pattern",
-			r:    Resolved{Spec: v1beta1.Transformation{Includes: []string{"(("}}},
-			in:   func(in Input) Input { in.Fields[planted] = "key names are not values, but check anyway"; return in },
+			name:    "bad-pattern",
+			r:       Resolved{Spec: v1beta1.Transformation{Includes: []string{"(("}}},
+			in:      func(in Input) Input { in.Fields[planted] = "key names are not values, but check anyway"; return in },
 			wantErr: errContains("missing closing )"),
 		},
 		{

@@ -271,10 +271,10 @@ func TestBuild(t *testing.T) {
 			wantErr: assert.NoError,
 		},
 		{
-			name: "patterns-are-unanchored",
-			r:    Resolved{Spec: v1beta1.Transformation{ExcludeRaw: true, Excludes: []string{"key"}}},
-			in:   kvV1(map[string]any{"internal_key": "1", "keystore": "2", "kee": "3"}),
-			want: strData(map[string]string{"kee": "3"}),
+			name:    "patterns-are-unanchored",
+			r:       Resolved{Spec: v1beta1.Transformation{ExcludeRaw: true, Excludes: []string{"key"}}},
+			in:      kvV1(map[string]any{"internal_key": "1", "keystore": "2", "kee": "3"}),
+			want:    strData(map[string]string{"kee": "3"}),
 			wantErr: assert.NoError,
 		},
 		{
@@ -595,7 +595,7 @@ func TestBuildSecretTransformationRefs(t *testing.T) {
 			spec: v1beta1.Transformation{ExcludeRaw: true, Excludes: []string{".*"},
 				// "default/basic/user" sorts before "default/helpers/user":
 				// VSO's code would let the referenced one win.
-				Templates: map[string]v1beta1.Template{"user": tmpl(`inline`)},
+				Templates:          map[string]v1beta1.Template{"user": tmpl(`inline`)},
 				TransformationRefs: []v1beta1.TransformationRef{{Name: "helpers"}},
 			},
 			refs: []*v1beta1.SecretTransformation{helpers},
@@ -691,7 +691,7 @@ func TestBuildSecretTransformationRefs(t *testing.T) {
 		{
 			name: "st-template-skipped-when-a-template-has-its-key-as-name",
 			spec: v1beta1.Transformation{ExcludeRaw: true, Excludes: []string{".*"},
-				Templates: map[string]v1beta1.Template{"mine": {Name: "user", Text: "mine"}},
+				Templates:          map[string]v1beta1.Template{"mine": {Name: "user", Text: "mine"}},
 				TransformationRefs: []v1beta1.TransformationRef{{Name: "helpers"}},
 			},
 			refs: []*v1beta1.SecretTransformation{helpers},
@@ -706,7 +706,7 @@ func TestBuildSecretTransformationRefs(t *testing.T) {
 			spec: v1beta1.Transformation{TransformationRefs: []v1beta1.TransformationRef{{Name: "empty"}}},
 			refs: []*v1beta1.SecretTransformation{st("default", "empty", v1beta1.SecretTransformationSpec{})},
 			want: strData(map[string]string{
-				"_raw": string(mustJSON(t, fields)),
+				"_raw":     string(mustJSON(t, fields)),
 				"username": "alice", "password": "pw",
 				"good_1": "g", "bad_1": "b", "ugly_1": "u", "amiss": "m",
 			}),
@@ -793,8 +793,8 @@ func TestCheck(t *testing.T) {
 			name: "ok",
 			r: Resolved{
 				Spec: v1beta1.Transformation{
-					Templates: map[string]v1beta1.Template{"a": tmpl(`{{ template "h" . }}`)},
-					Includes:  []string{"^a"},
+					Templates:          map[string]v1beta1.Template{"a": tmpl(`{{ template "h" . }}`)},
+					Includes:           []string{"^a"},
 					TransformationRefs: []v1beta1.TransformationRef{{Name: "st"}},
 				},
 				Refs: []*v1beta1.SecretTransformation{st("ns", "st", v1beta1.SecretTransformationSpec{
