@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
-	"sigs.k8s.io/yaml"
 )
 
 // Object is one Kubernetes object as read from the input, with where it came from.
@@ -149,7 +148,8 @@ func Decode(b []byte, source string) ([]*Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", source, i, err)
 		}
-		doc, err := kyaml.Marshal(&node)
+		// YAML 1.2 through kyaml, as kustomize reads it: `n` and `on` stay strings.
+		doc, err := kyaml.NewRNode(&node).MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", source, i, err)
 		}
@@ -157,7 +157,7 @@ func Decode(b []byte, source string) ([]*Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", source, i, err)
 		}
-		if m == nil {
+		if len(m) == 0 { // empty or comment-only document
 			continue
 		}
 		if m["kind"] == "List" {
@@ -177,13 +177,9 @@ func Decode(b []byte, source string) ([]*Object, error) {
 	return out, nil
 }
 
-// toMap converts one YAML document to a map whose numbers are json.Number,
+// toMap converts one JSON document to a map whose numbers are json.Number,
 // so that integers of any size survive unchanged.
-func toMap(doc []byte) (map[string]any, error) {
-	j, err := yaml.YAMLToJSON(doc)
-	if err != nil {
-		return nil, err
-	}
+func toMap(j []byte) (map[string]any, error) {
 	j = bytes.TrimSpace(j)
 	if len(j) == 0 || bytes.Equal(j, []byte("null")) {
 		return nil, nil
@@ -211,11 +207,11 @@ func loadKustomization(root string) ([]*Object, error) {
 	}
 	var out []*Object
 	for i, r := range rm.Resources() {
-		y, err := r.AsYAML()
+		j, err := r.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("kustomization %s: object %d: %w", root, i, err)
 		}
-		m, err := toMap(y)
+		m, err := toMap(j)
 		if err != nil {
 			return nil, fmt.Errorf("kustomization %s: object %d: %w", root, i, err)
 		}

@@ -158,3 +158,31 @@ func TestTLSLayoutMissingKeys(t *testing.T) {
 	assert.Equal(t, "CERT\nINT", string(data["tls.crt"]))
 	assert.Equal(t, "CERT", string(data["certificate"]), "certificate is not aliased")
 }
+
+func TestNormalizePKIShapes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		chain   any
+		want    string
+		wantErr assert.ErrorAssertionFunc
+	}{
+		{"strings", []string{"A", "B"}, "A\nB", assert.NoError},
+		{"missing", nil, "", assert.NoError},
+		{"not-a-list", "A", "", errEqual("PKI response: ca_chain is a string, not a list")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			data := map[string][]byte{"ca_chain": []byte(`["x"]`)}
+			err := NormalizePKI(data, map[string]any{"ca_chain": tt.chain})
+			if tt.wantErr(t, err) && err == nil {
+				assert.Equal(t, tt.want, string(data["ca_chain"]))
+			}
+		})
+	}
+	// No ca_chain in the data: nothing to do, even with a bad response.
+	data := map[string][]byte{}
+	require.NoError(t, NormalizePKI(data, map[string]any{"ca_chain": 1}))
+	assert.Empty(t, data)
+}

@@ -1,0 +1,172 @@
+package renderer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vaultcmp/vaultcmp/vault"
+)
+
+var update = flag.Bool("update", os.Getenv("UPDATE_GOLDEN") != "", "rewrite the golden files")
+
+// memVault is an in-memory vault.Reader for the renderer's own logic; the
+// real Vault is exercised by test/e2e.
+type memVault struct {
+	mu    sync.Mutex
+	kv    map[string]*vault.KVSecret // APIPath → secret
+	reads []string
+}
+
+func (m *memVault) ReadKV(_ context.Context, req vault.KVRequest) (*vault.KVSecret, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := req.APIPath()
+	m.reads = append(m.reads, p)
+	if s, ok := m.kv[p]; ok {
+		return s, nil
+	}
+	return nil, &vault.Error{Op: "read", Address: req.Identity.Connection.Address, Path: p, Status: 404, Reason: vault.ReasonNotFound}
+}
+
+func kv2(version int, fields map[string]any) *vault.KVSecret {
+	return &vault.KVSecret{Fields: fields, Version: version, Response: map[string]any{
+		"data":     fields,
+		"metadata": map[string]any{"version": version, "created_time": "2026-11-26T00:00:00Z", "deletion_time": "", "destroyed": false, "custom_metadata": nil},
+	}}
+}
+
+func newMem() *memVault {
+	return &memVault{kv: map[string]*vault.KVSecret{
+		"secret/data/webapp/config": kv2(3, map[string]any{
+			"db_user": "webapp", "db_pass": "p4ss", "db_host": "db", "redis_pass": "r3d", "internal_key": "ik",
+		}),
+		"kv/team/app": {Fields: map[string]any{"user": "alice"}, Response: map[string]any{"user": "alice"}},
+	}}
+}
+
+func testOptions(m *memVault) Options {
+	return Options{VaultAddress: "http://127.0.0.1:8200", VaultToken: "t", Vault: m, HMACKey: []byte("k"), Namespace: "dest"}
+}
+
+// TestGolden renders every testdata/<case>/input and compares with want.yaml.
+func TestGolden(t *testing.T) {
+	cases, err := filepath.Glob("testdata/*/input")
+	require.NoError(t, err)
+	require.NotEmpty(t, cases)
+	for _, in := range cases {
+		name := filepath.Base(filepath.Dir(in))
+		t.Run(name, func(t *testing.T) {
+			objs, err := Load(in)
+			require.NoError(t, err)
+			res, err := Render(t.Context(), objs, testOptions(newMem()))
+			require.NoError(t, err)
+			var got bytes.Buffer
+			require.NoError(t, WriteYAML(&got, res.Objects))
+			for _, w := range res.Warnings {
+				fmt.Fprintf(&got, "# warning: %s\n", w)
+			}
+			golden := filepath.Join(filepath.Dir(in), "want.yaml")
+			if *update {
+				require.NoError(t, os.WriteFile(golden, got.Bytes(), 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "run with UPDATE_GOLDEN=1 to create it")
+			assert.Equal(t, string(want), got.String())
+		})
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	var first string
+	for i := range 20 {
+		objs, err := Load("../examples/webapp")
+		require.NoError(t, err)
+		res, err := Render(t.Context(), objs, testOptions(newMem()))
+		require.NoError(t, err)
+		var b bytes.Buffer
+		require.NoError(t, WriteYAML(&b, res.Objects))
+		if i == 0 {
+			first = b.String()
+			continue
+		}
+		require.Equal(t, first, b.String(), "render %d differs", i)
+	}
+}
+
+func TestIdenticalReadsShareOneSession(t *testing.T) {
+	objs, err := Load("../examples/webapp")
+	require.NoError(t, err)
+	s := vault.NewSession(vault.Options{})
+	_ = s // the session's own dedup is tested in package vault; here: one job per object
+	m := newMem()
+	_, err = Render(t.Context(), objs, testOptions(m))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"secret/data/webapp/config"}, m.reads)
+}
+
+// Problems: all at once, each located, nothing rendered.
+func TestProblems(t *testing.T) {
+	const conn = "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultConnection\nmetadata: {name: default}\nspec: {address: 'http://127.0.0.1:8200'}\n"
+	vssDoc := func(name, extra string) string {
+		return fmt.Sprintf("apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultStaticSecret\nmetadata: {name: %s}\nspec:\n  type: kv-v2\n  mount: secret\n  path: webapp/config\n  destination: {name: %s, create: true}\n%s", name, name, extra)
+	}
+	tests := []struct {
+		name    string
+		docs    string
+		opts    func(*Options)
+		want    []string
+		howMany int
+	}{
+		{"missing path in Vault", vssDoc("a", "") + "---\n" + strings.Replace(vssDoc("b", ""), "webapp/config", "nope", 1), nil,
+			[]string{"b: spec.path: read secret/data/nope", "HTTP 404"}, 1},
+		{"no auth at all", conn + "---\n" + vssDoc("a", ""), func(o *Options) { o.VaultToken = "" },
+			[]string{`no vaultAuthRef and no VaultAuth "default"`, "set spec.vaultAuthRef"}, 1},
+		{"dangling auth ref", vssDoc("a", "  vaultAuthRef: nope\n"), nil, []string{"VaultAuth dest/nope not found"}, 1},
+		{"dangling transformation ref", vssDoc("a", "") + "  # x\n", nil, nil, 0},
+		{"two objects one Secret", vssDoc("a", "") + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: a}\n", nil,
+			[]string{"app.yaml#1: Secret a: metadata.name: Secret dest/a is also written by app.yaml: VaultStaticSecret a"}, 1},
+		{"duplicate object", vssDoc("a", "") + "---\n" + vssDoc("a", ""), nil, []string{"duplicate VaultStaticSecret"}, 1},
+		{"schema errors", "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultStaticSecret\nmetadata: {name: x}\nspec: {type: kv-v9, mount: /m, path: a, destination: {name: x}, bogus: 1}\n", nil,
+			[]string{"spec.bogus", "spec.type", "spec.mount"}, 3},
+		{"unknown template function", strings.Replace(vssDoc("a", ""), "create: true}", "create: true, transformation: {templates: {k: {text: '{{ env \"HOME\" }}'}}}}", 1), nil,
+			[]string{"spec.destination.transformation"}, 1},
+		{"no address", "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultAuth\nmetadata: {name: default}\nspec: {method: appRole, mount: approle, appRole: {roleId: r, secretIDPath: /nonexistent}}\n---\n" + vssDoc("a", ""),
+			func(o *Options) { o.VaultAddress = "" }, []string{"no Vault address", "--default-vault-address"}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			objs, err := Decode([]byte(tc.docs), "app.yaml")
+			require.NoError(t, err)
+			m := newMem()
+			opts := testOptions(m)
+			if tc.opts != nil {
+				tc.opts(&opts)
+			}
+			res, err := Render(t.Context(), objs, opts)
+			if tc.howMany == 0 {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Nil(t, res)
+			var probs Problems
+			require.True(t, errors.As(err, &probs))
+			assert.Len(t, probs, tc.howMany, err.Error())
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NotContains(t, err.Error(), "p4ss")
+		})
+	}
+}
