@@ -125,7 +125,7 @@ func classify(op, address, namespace, path string, err error) *Error {
 	switch {
 	case errors.As(err, &rerr):
 		e.Status = rerr.StatusCode
-		e.Messages = rerr.Errors
+		e.Messages = cleanMessages(rerr.Errors)
 		e.Reason = reasonFor(op, rerr.StatusCode, rerr.Errors)
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Reason = ReasonTimeout
@@ -172,4 +172,24 @@ func containsAny(msgs []string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// cleanMessages flattens Vault's multierror texts ("1 error occurred:\n\t* permission denied\n\n")
+// into their items.
+func cleanMessages(msgs []string) []string {
+	var out []string
+	for _, m := range msgs {
+		if !strings.Contains(m, "occurred:") {
+			if m = strings.TrimSpace(m); m != "" {
+				out = append(out, m)
+			}
+			continue
+		}
+		for _, line := range strings.Split(m, "\n") {
+			if item, ok := strings.CutPrefix(strings.TrimSpace(line), "* "); ok {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
 }

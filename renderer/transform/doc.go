@@ -76,7 +76,7 @@
 // # Deviations from VSO
 //
 //   - Functions removed from VSO's allow-list: randInt, shuffle, bcrypt,
-//     htpasswd, ago, mustToDate (see removedFuncs); keys and values return
+//     htpasswd, ago, mustToDate (reasons in funcs.go); keys and values return
 //     sorted-key order.
 //   - An inline template always wins over a SecretTransformation template for
 //     the same key, as VSO documents; VSO's code lets the template whose name

@@ -247,3 +247,12 @@ func TestErrorKind(t *testing.T) {
 		assert.Equal(t, tt.want, errorKind(tt.msg), tt.msg)
 	}
 }
+
+func TestExecuteRecoversPanics(t *testing.T) {
+	t.Parallel()
+	// A nil set makes text/template panic with a runtime error, which it does
+	// not turn into an error itself.
+	out, err := execute(nil, "k", &templateInput{Secrets: map[string]any{"pw": planted}}, nil)
+	assert.Nil(t, out)
+	assert.EqualError(t, err, "panic during execution: <redacted>")
+}

@@ -96,7 +96,8 @@ func execute(set *template.Template, name string, in *templateInput, names []str
 	if err := set.ExecuteTemplate(&w, name, in); err != nil {
 		return nil, errors.New(redact(err, names))
 	}
-	return w.Bytes(), nil
+	// Empty output is an empty value, not nil (which JSON-encodes as null).
+	return append([]byte{}, w.Bytes()...), nil
 }
 
 // locationRe matches what follows "template: <name>:" in an execution error.

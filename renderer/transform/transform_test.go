@@ -220,6 +220,17 @@ func TestBuild(t *testing.T) {
 			wantErr: assert.NoError,
 		},
 		{
+			name: "empty-and-blank-templates",
+			r: Resolved{Spec: v1beta1.Transformation{ExcludeRaw: true, Templates: map[string]v1beta1.Template{
+				"empty": tmpl(""),
+				"trim":  tmpl("  {{- /* comment */ -}}  "),
+				"blank": tmpl("  "),
+			}}},
+			in:      kvV1(nil),
+			want:    strData(map[string]string{"empty": "", "trim": "", "blank": "  "}),
+			wantErr: assert.NoError,
+		},
+		{
 			name:    "raw-field-not-permitted",
 			in:      kvV1(map[string]any{"_raw": "x"}),
 			wantErr: errEqual("key '_raw' not permitted in Secret data"),

@@ -84,7 +84,7 @@ func TestAppRoleLogin(t *testing.T) {
 			require.Equal(t, 0, r.code, r.stderr)
 			objs := docs(t, r.stdout)
 			assert.Len(t, objs, 5)
-			assert.Equal(t, "webapp", secretData(t, find(t, objs, "Secret", "s3"))["db_user"])
+			assert.Equal(t, "webapp-user-Kp1", secretData(t, find(t, objs, "Secret", "s3"))["db_user"])
 			// One login for the identity, one read for five identical objects.
 			assert.Contains(t, r.stderr, "logins=1")
 			assert.Contains(t, r.stderr, "vault_reads=1")

@@ -22,7 +22,7 @@ var (
 
 // Seeded values. Tests check that none of them ever appears on stderr.
 var webappConfig = map[string]any{
-	"db_user":      "webapp",
+	"db_user":      "webapp-user-Kp1",
 	"db_pass":      "s3cr3t-db-pass-7Qx",
 	"db_host":      "db.internal",
 	"redis_pass":   "r3dis-pass-Zk9",

@@ -38,7 +38,7 @@ spec:
 	}{
 		{
 			name:           "excludes then includes, unanchored",
-			transformation: "      excludes: [tmp]\n      includes: [p, user]",
+			transformation: "      excludes: [tmp]\n      includes: [pas, port, user]",
 			want:           map[string]string{"user": "bob", "pass": "pw-Hh3", "port": "5432"},
 			absent:         []string{"tmp_a", "tmp_b", "flags", "keep_me"},
 		},
