@@ -118,10 +118,13 @@ func runRender(cmd *cobra.Command, env Env, f *renderFlags, dir string) error {
 	for _, w := range res.Warnings {
 		log.Warn().Msg(w)
 	}
+	t0 := time.Now()
 	var out bytes.Buffer
 	if err := renderer.WriteYAML(&out, res.Objects); err != nil {
 		return &exitError{code: ExitProblems, err: err}
 	}
+	log.Debug().Dur("decode", res.Stats.Decode).Dur("plan", res.Stats.Plan).Dur("fetch", res.Stats.Fetch).
+		Dur("emit", res.Stats.Emit).Dur("write", time.Since(t0)).Msg("phases")
 	if _, err := env.Stdout.Write(out.Bytes()); err != nil {
 		return &exitError{code: ExitProblems, err: fmt.Errorf("writing the output: %w", err)}
 	}

@@ -2,21 +2,21 @@ package renderer
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
+	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
-	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // Object is one Kubernetes object as read from the input, with where it came from.
@@ -135,62 +135,174 @@ func loadFile(path, rel string) ([]*Object, error) {
 }
 
 // Decode splits a multi-document YAML (or JSON) stream into objects. Empty
-// documents are skipped; `kind: List` is flattened.
+// documents are skipped; `kind: List` is flattened. YAML 1.2 rules apply, as
+// in kustomize: `n` and `on` are strings, and so are unquoted dates.
+// Documents are parsed concurrently.
 func Decode(b []byte, source string) ([]*Object, error) {
+	docs := splitDocuments(b)
+	parsed := make([][]*Object, len(docs))
+	errs := make([]error, len(docs))
+	parallel(len(docs), func(i int) {
+		parsed[i], errs[i] = decodeDocument(docs[i], source, i)
+	})
 	var out []*Object
-	dec := kyaml.NewDecoder(bytes.NewReader(b))
-	for i := 0; ; i++ {
-		var node kyaml.Node
-		err := dec.Decode(&node)
-		if errors.Is(err, io.EOF) {
-			break
+	for i := range docs {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", source, i, err)
-		}
-		// YAML 1.2 through kyaml, as kustomize reads it: `n` and `on` stay strings.
-		doc, err := kyaml.NewRNode(&node).MarshalJSON()
-		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", source, i, err)
-		}
-		m, err := toMap(doc)
-		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", source, i, err)
-		}
-		if len(m) == 0 { // empty or comment-only document
-			continue
-		}
-		if m["kind"] == "List" {
-			items, _ := m["items"].([]any)
-			for _, it := range items {
-				if im, ok := it.(map[string]any); ok {
-					out = append(out, &Object{Source: source, Index: i, Data: im})
-				}
-			}
-			continue
-		}
-		if _, ok := m["kind"].(string); !ok {
-			return nil, fmt.Errorf("%s: document %d: not a Kubernetes object (no kind)", source, i)
-		}
-		out = append(out, &Object{Source: source, Index: i, Data: m})
+		out = append(out, parsed[i]...)
 	}
 	return out, nil
 }
 
-// toMap converts one JSON document to a map whose numbers are json.Number,
-// so that integers of any size survive unchanged.
-func toMap(j []byte) (map[string]any, error) {
-	j = bytes.TrimSpace(j)
-	if len(j) == 0 || bytes.Equal(j, []byte("null")) {
+// splitDocuments cuts a stream at its "---" lines. A line starting with
+// "---" at column 0 is always a document marker in YAML: content of block
+// scalars is indented.
+func splitDocuments(b []byte) [][]byte {
+	var docs [][]byte
+	start := 0
+	for i := 0; i < len(b); {
+		end := bytes.IndexByte(b[i:], '\n')
+		if end < 0 {
+			end = len(b)
+		} else {
+			end += i
+		}
+		line := b[i:end]
+		if bytes.HasPrefix(line, []byte("---")) && (len(line) == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r') {
+			if i > 0 {
+				docs = append(docs, b[start:i])
+			}
+			start = end + 1
+			if start > len(b) {
+				start = len(b)
+			}
+		}
+		i = end + 1
+	}
+	return append(docs, b[start:])
+}
+
+func decodeDocument(doc []byte, source string, i int) ([]*Object, error) {
+	var node yaml.Node
+	if err := yaml.Unmarshal(doc, &node); err != nil {
+		return nil, fmt.Errorf("%s: document %d: %w", source, i, err)
+	}
+	if node.Kind == 0 || (node.Kind == yaml.DocumentNode && len(node.Content) == 0) {
+		return nil, nil // empty or comment-only document
+	}
+	v, err := nodeValue(&node)
+	if err != nil {
+		return nil, fmt.Errorf("%s: document %d: %w", source, i, err)
+	}
+	if v == nil {
 		return nil, nil
 	}
-	d := json.NewDecoder(bytes.NewReader(j))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil {
-		return nil, fmt.Errorf("not an object: %w", err)
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: document %d: not a Kubernetes object", source, i)
 	}
-	return m, nil
+	if len(m) == 0 {
+		return nil, nil
+	}
+	if m["kind"] == "List" {
+		var out []*Object
+		items, _ := m["items"].([]any)
+		for _, it := range items {
+			if im, ok := it.(map[string]any); ok {
+				out = append(out, &Object{Source: source, Index: i, Data: im})
+			}
+		}
+		return out, nil
+	}
+	if _, ok := m["kind"].(string); !ok {
+		return nil, fmt.Errorf("%s: document %d: not a Kubernetes object (no kind)", source, i)
+	}
+	return []*Object{{Source: source, Index: i, Data: m}}, nil
+}
+
+// nodeValue converts a YAML node to plain Go values (map[string]any, []any,
+// string, int, float64, bool, nil). Strings and timestamps stay the text
+// they were written as.
+func nodeValue(n *yaml.Node) (any, error) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return nodeValue(n.Content[0])
+	case yaml.AliasNode:
+		return nodeValue(n.Alias)
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := nodeValue(c)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, vn := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" {
+				var merged map[string]any
+				if err := n.Decode(&merged); err != nil {
+					return nil, err
+				}
+				return merged, nil
+			}
+			if k.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("line %d: mapping keys must be strings", k.Line)
+			}
+			v, err := nodeValue(vn)
+			if err != nil {
+				return nil, err
+			}
+			out[k.Value] = v
+		}
+		return out, nil
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str", "!!timestamp", "!!binary":
+			return n.Value, nil
+		case "!!null":
+			return nil, nil
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+}
+
+// parallel runs f(0..n-1) on every CPU.
+func parallel(n int, f func(int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func loadKustomization(root string) ([]*Object, error) {
@@ -207,13 +319,10 @@ func loadKustomization(root string) ([]*Object, error) {
 	}
 	var out []*Object
 	for i, r := range rm.Resources() {
-		j, err := r.MarshalJSON()
-		if err != nil {
-			return nil, fmt.Errorf("kustomization %s: object %d: %w", root, i, err)
-		}
-		m, err := toMap(j)
-		if err != nil {
-			return nil, fmt.Errorf("kustomization %s: object %d: %w", root, i, err)
+		v, err := nodeValue(r.Document())
+		m, ok := v.(map[string]any)
+		if err != nil || !ok {
+			return nil, fmt.Errorf("kustomization %s: object %d is not an object: %v", root, i, err)
 		}
 		out = append(out, &Object{Source: "kustomization", Index: i, Data: m})
 	}

@@ -12,7 +12,7 @@ import (
 func TestLoadDirectory(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"b.yaml":         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {n: x, on: y, big: 12345678901234567}\n---\n# only a comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b2}\n",
+		"b.yaml":         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {n: x, on: y, big: 12345678901234567, day: 2001-12-14}\n---\n# only a comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b2}\n",
 		"a/c.json":       `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}`,
 		"a/list.yml":     "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: l1}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: l2}}\n",
 		".hidden/x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: hidden}\n",
@@ -36,7 +36,8 @@ func TestLoadDirectory(t *testing.T) {
 	data := objs[3].Data["data"].(map[string]any)
 	assert.Equal(t, "x", data["n"], "YAML 1.2: n is a string key")
 	assert.Equal(t, "y", data["on"])
-	assert.Equal(t, "12345678901234567", data["big"].(interface{ String() string }).String())
+	assert.Equal(t, "2001-12-14", data["day"], "dates stay the text they were written as")
+	assert.Equal(t, 12345678901234567, data["big"])
 }
 
 func TestLoadErrors(t *testing.T) {

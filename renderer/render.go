@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -50,6 +51,9 @@ type Stats struct {
 	Output        int // objects written
 	StaticSecrets int // Secrets rendered inline from Vault
 	InCluster     int // Secrets left for the in-cluster companion
+
+	// Time spent in each phase.
+	Decode, Plan, Fetch, Emit time.Duration
 }
 
 // job is one VaultStaticSecret to render.
@@ -72,16 +76,24 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 	var probs Problems
 	res := &Result{Stats: Stats{Objects: len(objs)}}
 
-	// Decode every Vault object and index them.
+	// Decode every Vault object (concurrently) and index them.
+	t0 := time.Now()
+	vos := make([]*vaultObject, len(objs))
+	vps := make([]Problems, len(objs))
+	parallel(len(objs), func(i int) {
+		if v1beta1.IsVaultAPIVersion(objs[i].APIVersion()) {
+			vos[i], vps[i] = decode(objs[i], opts.Namespace)
+		}
+	})
 	ix := index{}
 	decoded := map[*Object]*vaultObject{}
-	for _, o := range objs {
-		if !v1beta1.IsVaultAPIVersion(o.APIVersion()) {
+	for i, o := range objs {
+		vo := vos[i]
+		if len(vps[i]) > 0 {
+			probs = append(probs, vps[i]...)
 			continue
 		}
-		vo, ps := decode(o, opts.Namespace)
-		if len(ps) > 0 {
-			probs = append(probs, ps...)
+		if vo == nil {
 			continue
 		}
 		k := indexKey(vo.obj.GetKind(), vo.ns, vo.obj.GetName())
@@ -94,7 +106,10 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 	}
 	probs = append(probs, checkDestinations(objs, decoded, opts.Namespace)...)
 
+	res.Stats.Decode = time.Since(t0)
+
 	// Resolve refs and plan the reads.
+	t0 = time.Now()
 	r := &resolver{opts: &opts, ix: ix, cache: map[string]*vault.Identity{}}
 	var jobs []*job
 	for _, o := range objs {
@@ -127,7 +142,10 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		return nil, errors.New("renderer: no Vault reader configured")
 	}
 
+	res.Stats.Plan = time.Since(t0)
+
 	// Fetch and transform, concurrently; the Vault session bounds the requests.
+	t0 = time.Now()
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		wg.Go(func() { j.run(ctx, opts.Vault) })
@@ -142,7 +160,10 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		return nil, probs
 	}
 
+	res.Stats.Fetch = time.Since(t0)
+
 	// Emit.
+	t0 = time.Now()
 	byObj := map[*Object]*job{}
 	for _, j := range jobs {
 		byObj[j.vo.src] = j
@@ -169,6 +190,7 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 	}
 	res.Warnings = append(res.Warnings, w...)
 	res.Stats.Output = len(res.Objects)
+	res.Stats.Emit = time.Since(t0)
 	return res, nil
 }
 
@@ -249,7 +271,7 @@ func (r *resolver) plan(ctx context.Context, j *job) *Problem {
 	if rerr != nil {
 		return problem(j.vo.src, rerr.field, rerr.err, rerr.hint)
 	}
-	if err := transform.Check(transform.Resolved{Spec: j.vss.Spec.Destination.Transformation, Refs: refs}); err != nil {
+	if err := transform.CheckFor(transform.Resolved{Spec: j.vss.Spec.Destination.Transformation, Refs: refs}, j.vo.ns, j.vss.Name); err != nil {
 		return problem(j.vo.src, "spec.destination.transformation", err, "")
 	}
 	j.id, j.refs = id, refs

@@ -234,3 +234,6 @@ func vaultErr(op string, reason vault.Reason, status int) assert.ErrorAssertionF
 		return assert.Equal(t, status, verr.Status, msgAndArgs...) && ok
 	}
 }
+
+// jsonNumber is how vault/api decodes JSON numbers.
+func jsonNumber(s string) json.Number { return json.Number(s) }

@@ -49,7 +49,9 @@ func (r KVRequest) query() map[string][]string {
 }
 
 func (r KVRequest) key() string {
-	return fmt.Sprintf("%s\x00%s\x00%s\x00%d", r.Identity.Key(), r.Namespace, r.APIPath(), r.Version)
+	// V2 is part of the key: a kv-v1 read of "secret/data/x" and a kv-v2
+	// read of "secret/x" hit the same URL but unwrap the answer differently.
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%t\x00%d", r.Identity.Key(), r.Namespace, r.APIPath(), r.V2, r.Version)
 }
 
 func (r KVRequest) check() error {

@@ -172,6 +172,9 @@ func (s *Session) login(ctx context.Context, id *Identity) (*api.Client, error) 
 				Err: fmt.Errorf("no token")}
 		}
 		c.SetToken(a.Secret)
+		if a.Namespace != "" {
+			c.SetNamespace(a.Namespace)
+		}
 		return c, nil
 	}
 	lc := c
@@ -180,6 +183,9 @@ func (s *Session) login(ctx context.Context, id *Identity) (*api.Client, error) 
 		if err != nil {
 			return nil, fmt.Errorf("cloning the Vault client: %w", err)
 		}
+		// Clone builds a new client, which picks VAULT_TOKEN from the
+		// environment again: the login must carry no token.
+		lc.ClearToken()
 		h := c.Headers()
 		for k, v := range a.Headers {
 			h.Set(k, v)

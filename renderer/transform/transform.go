@@ -99,10 +99,12 @@ func CheckFor(r Resolved, namespace, name string) error {
 		return err
 	}
 	var errs []error
-	set := newSet()
-	for _, kt := range g.templates {
-		if err := parseOne(set, kt); err != nil {
-			errs = append(errs, err)
+	if len(g.templates) > 0 {
+		set := newSet()
+		for _, kt := range g.templates {
+			if err := parseOne(set, kt); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	for _, pats := range [][]string{g.excludes, g.includes} {

@@ -52,17 +52,19 @@ func BenchmarkRender1000(b *testing.B) {
 	var vcTime, floorTime time.Duration
 	var peakRSS int64
 	var reads, logins int
+	var phases string
 	b.ResetTimer()
 	for range b.N {
 		before := countAudit(b, audit)
 		start := time.Now()
-		cmd := exec.CommandContext(ctx, vaultcmp, "render", "--concurrency", fmt.Sprint(benchConc), dir)
+		cmd := exec.CommandContext(ctx, vaultcmp, "render", "--log-level", "debug", "--concurrency", fmt.Sprint(benchConc), dir)
 		cmd.Env = []string{"VAULTCMP_SECRET_CREDS_ID=" + secretID, "VAULTCMP_HMAC_KEY=k", "HOME=" + b.TempDir()}
 		cmd.Stdout = nil
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		require.NoError(b, cmd.Run(), stderr.String())
 		vcTime += time.Since(start)
+		phases = stderr.String()
 		peakRSS = max(peakRSS, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
 		after := countAudit(b, audit)
 		reads += after.reads - before.reads
@@ -76,6 +78,7 @@ func BenchmarkRender1000(b *testing.B) {
 		floorTime += time.Since(start)
 	}
 	b.StopTimer()
+	b.Log(phases)
 	n := float64(b.N)
 	b.ReportMetric(float64(vcTime.Milliseconds())/n, "vaultcmp-ms/op")
 	b.ReportMetric(float64(floorTime.Milliseconds())/n, "floor-ms/op")
