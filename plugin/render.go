@@ -80,6 +80,13 @@ func runRender(cmd *cobra.Command, env Env, f *renderFlags, dir string) error {
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
+	if p := env.get("VAULTCMP_CPUPROFILE"); p != "" { // for developers: go tool pprof
+		stop, err := startCPUProfile(p)
+		if err != nil {
+			return &exitError{code: ExitUsage, err: err}
+		}
+		defer stop()
+	}
 	start := time.Now()
 	objs, err := renderer.Load(dir)
 	if err != nil {
@@ -120,7 +127,7 @@ func runRender(cmd *cobra.Command, env Env, f *renderFlags, dir string) error {
 	}
 	t0 := time.Now()
 	var out bytes.Buffer
-	if err := renderer.WriteYAML(&out, res.Objects); err != nil {
+	if err := res.WriteYAML(&out); err != nil {
 		return &exitError{code: ExitProblems, err: err}
 	}
 	log.Debug().Dur("decode", res.Stats.Decode).Dur("plan", res.Stats.Plan).Dur("fetch", res.Stats.Fetch).

@@ -34,7 +34,7 @@ func BenchmarkPipeline(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := WriteYAML(io.Discard, res.Objects); err != nil {
+		if err := res.WriteYAML(io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}

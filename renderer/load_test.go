@@ -53,3 +53,16 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSecretEncodingRoundTrips(t *testing.T) {
+	secret := map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s"},
+		"data": map[string]any{"_raw": "e30=", "true": "MTIz", "1": "dHJ1ZQ==", "tls.crt": "bnVsbA==", "a b": "eA==", "n": "MQ=="}}
+	b, err := encodeObject(secret)
+	require.NoError(t, err)
+	objs, err := Decode(b, "out.yaml")
+	require.NoError(t, err)
+	require.Len(t, objs, 1)
+	assert.Equal(t, secret, objs[0].Data)
+	assert.Contains(t, string(b), "\n  _raw: \"e30=\"\n")
+	assert.Contains(t, string(b), "\n  \"true\": \"MTIz\"\n")
+}

@@ -2,8 +2,10 @@ package renderer
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -12,26 +14,138 @@ import (
 // the same objects always give the same bytes. Objects are encoded
 // concurrently.
 func WriteYAML(w io.Writer, objs []map[string]any) error {
-	bufs := make([]bytes.Buffer, len(objs))
+	return writeYAML(w, objs, nil)
+}
+
+// writeYAML is WriteYAML with some objects encoded already (encoded[i]
+// non-nil).
+func writeYAML(w io.Writer, objs []map[string]any, encoded [][]byte) error {
+	docs := make([][]byte, len(objs))
 	errs := make([]error, len(objs))
 	parallel(len(objs), func(i int) {
-		bufs[i].WriteString("---\n")
-		enc := yaml.NewEncoder(&bufs[i])
-		enc.SetIndent(2)
-		enc.CompactSeqIndent()
-		if err := enc.Encode(objs[i]); err != nil {
-			errs[i] = fmt.Errorf("encoding object %d: %w", i, err)
+		if i < len(encoded) && encoded[i] != nil {
+			docs[i] = encoded[i]
 			return
 		}
-		errs[i] = enc.Close()
+		docs[i], errs[i] = encodeObject(objs[i])
+		if errs[i] != nil {
+			errs[i] = fmt.Errorf("encoding object %d: %w", i, errs[i])
+		}
 	})
 	var all bytes.Buffer
-	for i := range bufs {
+	for i := range docs {
 		if errs[i] != nil {
 			return errs[i]
 		}
-		all.Write(bufs[i].Bytes())
+		all.Write(docs[i])
 	}
 	_, err := w.Write(all.Bytes())
 	return err
+}
+
+// encodeObject is one YAML document, with its leading "---".
+func encodeObject(obj map[string]any) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("---\n")
+	data, fast := secretData(obj)
+	if fast {
+		// Secrets are most of the output and yaml.v3 spends most of its
+		// time on their long base64 values: write `data` directly, values
+		// double-quoted (JSON quoting is valid YAML), and the rest with yaml.v3.
+		rest := make(map[string]any, len(obj))
+		for k, v := range obj {
+			if k != "data" {
+				rest[k] = v
+			}
+		}
+		obj = rest
+	}
+	var body bytes.Buffer
+	enc := yaml.NewEncoder(&body)
+	enc.SetIndent(2)
+	enc.CompactSeqIndent()
+	if err := enc.Encode(obj); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	if !fast {
+		b.Write(body.Bytes())
+		return b.Bytes(), nil
+	}
+	// `data` sorts right after `apiVersion`, the first line.
+	first, after, _ := bytes.Cut(body.Bytes(), []byte("\n"))
+	b.Write(first)
+	b.WriteString("\ndata:\n")
+	for _, k := range sortedKeys(data) {
+		b.WriteString("  ")
+		if plainKey(k) {
+			b.WriteString(k)
+		} else {
+			b.Write(quoteJSON(k))
+		}
+		b.WriteString(": ")
+		b.Write(quoteJSON(data[k]))
+		b.WriteByte('\n')
+	}
+	b.Write(after)
+	return b.Bytes(), nil
+}
+
+// secretData returns a v1 Secret's data when every value is a string.
+func secretData(obj map[string]any) (map[string]string, bool) {
+	if obj["apiVersion"] != "v1" || obj["kind"] != "Secret" {
+		return nil, false
+	}
+	m, ok := obj["data"].(map[string]any)
+	if !ok || len(m) == 0 {
+		return nil, false
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		s, ok := v.(string)
+		if !ok {
+			return nil, false
+		}
+		out[k] = s
+	}
+	return out, true
+}
+
+// plainKey tells whether a Secret key can be written unquoted: it starts
+// with a letter or "_" and no YAML 1.1 or 1.2 resolver reads it as anything
+// but a string.
+func plainKey(k string) bool {
+	if k == "" || !(k[0] == '_' || ('a' <= k[0] && k[0] <= 'z') || ('A' <= k[0] && k[0] <= 'Z')) {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c == '_' || c == '-' || c == '.' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')) {
+			return false
+		}
+	}
+	switch strings.ToLower(k) {
+	case "true", "false", "yes", "no", "on", "off", "y", "n", "null":
+		return false
+	}
+	return true
+}
+
+func quoteJSON(s string) []byte {
+	b, _ := json.Marshal(s) // a string always marshals
+	return b
+}
+
+// isWorkload tells whether obj can be a rollout target (its pod template
+// may get annotations after the Secrets are built).
+func isWorkload(obj map[string]any) bool {
+	kind, _ := obj["kind"].(string)
+	for _, t := range targetKinds {
+		if t.kind == kind {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"time"
@@ -43,6 +44,19 @@ type Result struct {
 	Objects  []map[string]any // the output, in input order
 	Warnings []string         // things the user should know; never secret
 	Stats    Stats
+
+	encoded [][]byte // Objects[i] as a YAML document, when encoded already
+}
+
+func (r *Result) add(obj map[string]any, encoded []byte) {
+	r.Objects = append(r.Objects, obj)
+	r.encoded = append(r.encoded, encoded)
+}
+
+// WriteYAML writes the output as a multi-document YAML stream, the same
+// bytes as the package's WriteYAML of r.Objects.
+func (r *Result) WriteYAML(w io.Writer) error {
+	return writeYAML(w, r.Objects, r.encoded)
 }
 
 // Stats summarises a render.
@@ -64,6 +78,8 @@ type job struct {
 	refs   []*v1beta1.SecretTransformation
 	data   map[string][]byte
 	kvVers int
+	secret map[string]any // the rendered Secret
+	yaml   []byte         // and its YAML document
 	err    *Problem
 }
 
@@ -146,9 +162,21 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 
 	// Fetch and transform, concurrently; the Vault session bounds the requests.
 	t0 = time.Now()
+	// While the reads wait on Vault, encode what will not change: the
+	// Secrets as they are built (in run) and the plain objects that no
+	// rollout annotation can touch.
+	pre := make([][]byte, len(objs))
+	builds := &buildCache{m: map[string]*buildResult{}}
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i, o := range objs {
+			if decoded[o] == nil && !isWorkload(o.Data) {
+				pre[i], _ = encodeObject(o.Data) // on error, WriteYAML encodes again and reports it
+			}
+		}
+	})
 	for _, j := range jobs {
-		wg.Go(func() { j.run(ctx, opts.Vault) })
+		wg.Go(func() { j.run(ctx, opts.Vault, builds) })
 	}
 	wg.Wait()
 	for _, j := range jobs {
@@ -168,17 +196,18 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 	for _, j := range jobs {
 		byObj[j.vo.src] = j
 	}
-	for _, o := range objs {
+	for i, o := range objs {
 		vo := decoded[o]
 		switch {
 		case vo == nil:
-			res.Objects = append(res.Objects, o.Data)
+			res.add(o.Data, pre[i])
 		case byObj[o] != nil:
-			res.Objects = append(res.Objects, staticSecret(byObj[o]))
+			j := byObj[o]
+			res.add(j.secret, j.yaml)
 			res.Stats.StaticSecrets++
 		default:
 			if s := inClusterSecret(vo); s != nil {
-				res.Objects = append(res.Objects, s)
+				res.add(s, nil)
 				res.Stats.InCluster++
 				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: Secret %s is delivered in-cluster: the vaultcmp companion fills it", o.Where(), inClusterName(vo)))
 			}
@@ -230,7 +259,7 @@ func hintFor(fe *field.Error) string {
 }
 
 // run reads the secret and builds its data.
-func (j *job) run(ctx context.Context, v vault.Reader) {
+func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 	s := j.vss.Spec
 	sec, err := v.ReadKV(ctx, vault.KVRequest{
 		Identity:  j.id,
@@ -244,8 +273,7 @@ func (j *job) run(ctx context.Context, v vault.Reader) {
 		j.err = problem(j.vo.src, "spec.path", err, "")
 		return
 	}
-	data, err := transform.Build(
-		transform.Resolved{Spec: s.Destination.Transformation, Refs: j.refs},
+	data, err := builds.build(sec, transform.Resolved{Spec: s.Destination.Transformation, Refs: j.refs},
 		transform.Input{
 			Namespace:   j.vo.ns,
 			Name:        j.vss.Name,
@@ -259,6 +287,8 @@ func (j *job) run(ctx context.Context, v vault.Reader) {
 		return
 	}
 	j.data, j.kvVers = data, sec.Version
+	j.secret = staticSecret(j)
+	j.yaml, _ = encodeObject(j.secret) // on error, WriteYAML encodes again and reports it
 }
 
 // plan resolves the job's identity and transformations.

@@ -71,8 +71,10 @@ func TestGolden(t *testing.T) {
 			require.NoError(t, err)
 			res, err := Render(t.Context(), objs, testOptions(newMem()))
 			require.NoError(t, err)
-			var got bytes.Buffer
-			require.NoError(t, WriteYAML(&got, res.Objects))
+			var got, again bytes.Buffer
+			require.NoError(t, res.WriteYAML(&got))
+			require.NoError(t, WriteYAML(&again, res.Objects))
+			require.Equal(t, got.String(), again.String(), "pre-encoded and encoded output differ")
 			for _, w := range res.Warnings {
 				fmt.Fprintf(&got, "# warning: %s\n", w)
 			}

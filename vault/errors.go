@@ -29,6 +29,7 @@ const (
 	ReasonServer      Reason = "server error"
 	ReasonLogin       Reason = "login failed"
 	ReasonConfig      Reason = "configuration"
+	ReasonCanceled    Reason = "canceled"
 )
 
 // Error is a failed Vault operation. Its message never holds a secret value:
@@ -93,6 +94,8 @@ func (e *Error) Hint() string {
 		return "Vault rejected the request: check the object's parameters"
 	case ReasonConfig:
 		return "fix the VaultConnection/VaultAuth settings"
+	case ReasonCanceled:
+		return "the render was interrupted (signal or Argo CD's timeout); run it again"
 	default:
 		return "Vault answered with an error: check Vault's server log"
 	}
@@ -133,11 +136,13 @@ func classify(op, address, namespace, path string, err error) *Error {
 		e.Reason = ReasonTLS
 	case errors.As(err, &nerr) && nerr.Timeout():
 		e.Reason = ReasonTimeout
+	case errors.Is(err, context.Canceled):
+		e.Reason = ReasonCanceled
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.As(err, &derr),
-		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH), errors.As(err, new(*net.OpError)):
 		e.Reason = ReasonUnreachable
 	default:
-		e.Reason = ReasonUnreachable
+		e.Reason = ReasonServer
 	}
 	return e
 }

@@ -86,22 +86,25 @@ var processKey = func() []byte {
 func (id *Identity) Key() string {
 	c, a := id.Connection, id.Auth
 	mac := hmac.New(sha256.New, processKey)
-	mac.Write([]byte(a.Secret))
-	mac.Write([]byte{0})
-	mac.Write(c.CACert)
+	// Credentials, the CA and header values (which may carry credentials
+	// for a proxy) enter the key only through the keyed HMAC.
+	for _, part := range []string{a.Secret, string(c.CACert), mapString(c.Headers), mapString(a.Headers)} {
+		mac.Write([]byte(part))
+		mac.Write([]byte{0})
+	}
 	parts := []string{
 		"addr=" + strings.TrimRight(c.Address, "/"),
 		"sni=" + c.TLSServerName,
 		"ca=" + c.CACertPath,
 		"skip=" + boolString(c.SkipTLSVerify),
 		"timeout=" + c.Timeout.String(),
-		"hdr=" + mapString(c.Headers),
+		"hdr=" + strings.Join(sortedKeys(c.Headers), ","),
 		"method=" + a.Method,
 		"mount=" + a.Mount,
 		"ns=" + a.Namespace,
 		"role=" + a.Role,
 		"subject=" + a.Subject,
-		"lhdr=" + mapString(a.Headers),
+		"lhdr=" + strings.Join(sortedKeys(a.Headers), ","),
 		"cred=" + hex.EncodeToString(mac.Sum(nil)),
 	}
 	return strings.Join(parts, "\x00")
@@ -122,14 +125,18 @@ func boolString(b bool) string {
 	return "0"
 }
 
-func mapString(m map[string]string) string {
+func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	return keys
+}
+
+func mapString(m map[string]string) string {
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range sortedKeys(m) {
 		b.WriteString(k)
 		b.WriteByte('=')
 		b.WriteString(m[k])

@@ -52,17 +52,21 @@ func Build(r Resolved, in Input) (map[string][]byte, error) {
 		return nil, err
 	}
 
-	raw, err := json.Marshal(in.Response)
-	if err != nil {
-		return nil, &EncodeError{Key: KeyRaw, Detail: redactJSONError(err)}
+	var raw []byte
+	if !r.Spec.ExcludeRaw {
+		if raw, err = json.Marshal(in.Response); err != nil {
+			return nil, &EncodeError{Key: KeyRaw, Detail: redactJSONError(err)}
+		}
 	}
 
 	// VSO hands the same map to the templates and to the field copy, so a
 	// template's {{set .Secrets ...}} shows up in the Secret; keep that, but on
-	// a copy, so the caller's maps stay untouched.
-	fields := deepCopyMap(in.Fields)
+	// a copy, so the caller's maps stay untouched. Without templates nothing
+	// writes to the fields.
+	fields := in.Fields
 	var rendered map[string][]byte
 	if len(g.templates) > 0 {
+		fields = deepCopyMap(in.Fields)
 		metadata, ok := in.Response["metadata"].(map[string]any)
 		if ok {
 			metadata = deepCopyMap(metadata)

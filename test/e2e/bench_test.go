@@ -58,7 +58,7 @@ func BenchmarkRender1000(b *testing.B) {
 		before := countAudit(b, audit)
 		start := time.Now()
 		cmd := exec.CommandContext(ctx, vaultcmp, "render", "--log-level", "debug", "--concurrency", fmt.Sprint(benchConc), dir)
-		cmd.Env = []string{"VAULTCMP_SECRET_CREDS_ID=" + secretID, "VAULTCMP_HMAC_KEY=k", "HOME=" + b.TempDir()}
+		cmd.Env = []string{"VAULTCMP_CPUPROFILE=" + os.Getenv("VAULTCMP_CPUPROFILE"), "VAULTCMP_SECRET_CREDS_ID=" + secretID, "VAULTCMP_HMAC_KEY=k", "HOME=" + b.TempDir()}
 		cmd.Stdout = nil
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
