@@ -1,6 +1,7 @@
 // Command demo starts a real Vault dev server on 127.0.0.1, seeds it with
-// the data of the seed document's webapp, and renders examples/webapp (or
-// the directories given) with vaultcmp, printing what Argo CD would apply.
+// the data of the seed document's webapp, and renders examples/webapp and
+// examples/webapp-transform (or the directories given) with vaultcmp,
+// printing what Argo CD would apply.
 package main
 
 import (
@@ -23,7 +24,7 @@ func main() {
 func run(dirs []string) error {
 	ctx := context.Background()
 	if len(dirs) == 0 {
-		dirs = []string{filepath.Join(e2e.RepoRoot(), "examples", "webapp")}
+		dirs = []string{filepath.Join(e2e.RepoRoot(), "examples", "webapp"), filepath.Join(e2e.RepoRoot(), "examples", "webapp-transform")}
 	}
 	tmp, err := os.MkdirTemp("", "vaultcmp-demo-")
 	if err != nil {

@@ -1,0 +1,76 @@
+package plugin
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func testEnv(vars map[string]string) (Env, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return Env{
+		Stdout: &out, Stderr: &errb,
+		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+		Getwd:     os.Getwd,
+	}, &out, &errb
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cm.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), 0o644))
+	bad := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bad, "s.yaml"), []byte("apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultStaticSecret\nmetadata: {name: x}\nspec: {}\n"), 0o644))
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		stdout   string
+		inStderr string
+	}{
+		{"plain objects render without Vault", []string{"render", dir}, ExitOK, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n", "rendered"},
+		{"unknown flag", []string{"render", "--nope", dir}, ExitUsage, "", "unknown flag"},
+		{"bad log format", []string{"render", "--log-format", "xml", dir}, ExitUsage, "", "--log-format"},
+		{"missing directory", []string{"render", filepath.Join(dir, "missing")}, ExitProblems, "", "no such file"},
+		{"invalid object", []string{"render", bad}, ExitProblems, "", "spec.mount: Required value"},
+		{"version", []string{"version"}, ExitOK, "devel\n", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env, out, errb := testEnv(map[string]string{EnvHMACKey: "k"})
+			code := Run(t.Context(), tc.args, env)
+			assert.Equal(t, tc.code, code, errb.String())
+			assert.Equal(t, tc.stdout, out.String())
+			assert.Contains(t, errb.String(), tc.inStderr)
+		})
+	}
+}
+
+func TestHMACKey(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	env, _, _ := testEnv(nil)
+	k1, err := loadHMACKey(env, "")
+	require.NoError(t, err)
+	assert.Len(t, k1, 64)
+	k2, err := loadHMACKey(env, "")
+	require.NoError(t, err)
+	assert.Equal(t, k1, k2, "the per-installation key is stable")
+	dir, _ := os.UserConfigDir()
+	st, err := os.Stat(filepath.Join(dir, "vaultcmp", "hmac-key"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	f := filepath.Join(t.TempDir(), "key")
+	require.NoError(t, os.WriteFile(f, []byte("from-file\n"), 0o600))
+	k, err := loadHMACKey(env, f)
+	require.NoError(t, err)
+	assert.Equal(t, "from-file", string(k))
+
+	env, _, _ = testEnv(map[string]string{EnvHMACKey: "from-env"})
+	k, err = loadHMACKey(env, f)
+	require.NoError(t, err)
+	assert.Equal(t, "from-env", string(k))
+}
