@@ -18,6 +18,9 @@ var ErrNeedsCluster = errors.New("needs a Kubernetes cluster")
 type Credentials interface {
 	SecretValue(ctx context.Context, namespace, name, key string) ([]byte, error)
 	ServiceAccountToken(ctx context.Context, namespace, serviceAccount string, audiences []string, expirationSeconds int64) (string, error)
+	// CanMintTokens tells early (before any Vault traffic) whether
+	// ServiceAccountToken can work at all.
+	CanMintTokens() error
 }
 
 // EnvCredentials reads Secret keys from environment variables named
@@ -55,5 +58,10 @@ func (e EnvCredentials) SecretValue(_ context.Context, _, name, key string) ([]b
 
 // ServiceAccountToken implements Credentials.
 func (e EnvCredentials) ServiceAccountToken(_ context.Context, namespace, sa string, _ []string, _ int64) (string, error) {
-	return "", fmt.Errorf("a token for service account %s: %w (run `vaultcmp generate` in the Argo CD sidecar, or set VAULT_TOKEN)", qualified(namespace, sa), ErrNeedsCluster)
+	return "", fmt.Errorf("a token for service account %s: %w", qualified(namespace, sa), ErrNeedsCluster)
+}
+
+// CanMintTokens implements Credentials: without a cluster, it cannot.
+func (e EnvCredentials) CanMintTokens() error {
+	return fmt.Errorf("logging in as a service account %w", ErrNeedsCluster)
 }

@@ -37,6 +37,27 @@ type Options struct {
 	// HMACKey keys the rollout-restart checksums. Required when a rollout
 	// target is rendered.
 	HMACKey []byte
+	// Offline renders placeholders instead of Vault data and needs neither
+	// Vault nor credentials (CI lint and diff).
+	Offline bool
+	// Delivery is the default delivery of VaultStaticSecrets: DeliveryInline
+	// ("" too) or DeliveryInCluster. An object's own vaultcmp.io/delivery
+	// annotation wins.
+	Delivery string
+	// Tenancy refuses Vault objects outside Namespace (Argo CD apps: an app
+	// logs in only as service accounts of its destination namespace).
+	Tenancy bool
+}
+
+// delivery is where obj's values are written.
+func (o *Options) delivery(obj *v1beta1.VaultStaticSecret) string {
+	if d := obj.Annotations[LabelDelivery]; d != "" {
+		return d
+	}
+	if o.Delivery == "" {
+		return DeliveryInline
+	}
+	return o.Delivery
 }
 
 // Result is a successful render.
@@ -78,6 +99,7 @@ type job struct {
 	refs   []*v1beta1.SecretTransformation
 	data   map[string][]byte
 	kvVers int
+	offline bool          // placeholders instead of Vault data
 	secret map[string]any // the rendered Secret
 	yaml   []byte         // and its YAML document
 	err    *Problem
@@ -128,25 +150,41 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 	t0 = time.Now()
 	r := &resolver{opts: &opts, ix: ix, cache: map[string]*vault.Identity{}}
 	var jobs []*job
+	inCluster := map[*Object]bool{}
 	for _, o := range objs {
 		vo := decoded[o]
 		if vo == nil {
 			continue
 		}
+		if opts.Tenancy && vo.ns != opts.Namespace && destinationName(vo.obj) != "" {
+			probs = append(probs, problem(o, "metadata.namespace",
+				fmt.Errorf("the app's destination namespace is %q: its Vault objects must be there, to log in as its own service accounts", opts.Namespace),
+				"remove metadata.namespace or deploy the object with an app of that namespace"))
+			continue
+		}
 		switch obj := vo.obj.(type) {
 		case *v1beta1.VaultStaticSecret:
-			j := &job{vo: vo, vss: obj}
+			if opts.delivery(obj) == DeliveryInCluster {
+				inCluster[o] = true
+				if _, rerr := r.identity(ctx, vo.ns, obj.Spec.VaultAuthRef, false); rerr != nil {
+					probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
+				}
+				continue
+			}
+			j := &job{vo: vo, vss: obj, offline: opts.Offline}
 			if p := r.plan(ctx, j); p != nil {
 				probs = append(probs, p)
 				continue
 			}
 			jobs = append(jobs, j)
 		case *v1beta1.VaultDynamicSecret:
-			if _, rerr := r.identity(ctx, vo.ns, obj.Spec.VaultAuthRef); rerr != nil && !errors.Is(rerr, ErrNeedsCluster) {
+			inCluster[o] = true
+			if _, rerr := r.identity(ctx, vo.ns, obj.Spec.VaultAuthRef, false); rerr != nil {
 				probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
 			}
 		case *v1beta1.VaultPKISecret:
-			if _, rerr := r.identity(ctx, vo.ns, obj.Spec.VaultAuthRef); rerr != nil && !errors.Is(rerr, ErrNeedsCluster) {
+			inCluster[o] = true
+			if _, rerr := r.identity(ctx, vo.ns, obj.Spec.VaultAuthRef, false); rerr != nil {
 				probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
 			}
 		}
@@ -154,7 +192,7 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	if len(jobs) > 0 && opts.Vault == nil {
+	if len(jobs) > 0 && opts.Vault == nil && !opts.Offline {
 		return nil, errors.New("renderer: no Vault reader configured")
 	}
 
@@ -205,7 +243,7 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 			j := byObj[o]
 			res.add(j.secret, j.yaml)
 			res.Stats.StaticSecrets++
-		default:
+		case inCluster[o]:
 			if s := inClusterSecret(vo); s != nil {
 				res.add(s, nil)
 				res.Stats.InCluster++
@@ -261,6 +299,13 @@ func hintFor(fe *field.Error) string {
 // run reads the secret and builds its data.
 func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 	s := j.vss.Spec
+	if j.offline {
+		j.data = placeholderData(j.vss, j.refs)
+		j.secret = staticSecret(j)
+		j.secret["metadata"].(map[string]any)["annotations"].(map[string]any)[AnnotationOffline] = offlineNote(j.vss)
+		j.yaml, _ = encodeObject(j.secret)
+		return
+	}
 	sec, err := v.ReadKV(ctx, vault.KVRequest{
 		Identity:  j.id,
 		Namespace: s.Namespace,
@@ -293,7 +338,7 @@ func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 
 // plan resolves the job's identity and transformations.
 func (r *resolver) plan(ctx context.Context, j *job) *Problem {
-	id, rerr := r.identity(ctx, j.vo.ns, j.vss.Spec.VaultAuthRef)
+	id, rerr := r.identity(ctx, j.vo.ns, j.vss.Spec.VaultAuthRef, !j.offline)
 	if rerr != nil {
 		return problem(j.vo.src, rerr.field, rerr.err, rerr.hint)
 	}

@@ -52,7 +52,10 @@ func refErr(field, hint string, format string, args ...any) *refError {
 }
 
 // identity resolves a consumer's vaultAuthRef to a Vault identity.
-func (r *resolver) identity(ctx context.Context, consumerNS, authRef string) (*vault.Identity, *refError) {
+//
+// With creds false (offline, or a Secret the companion fills) only the refs
+// are checked: no credential is fetched and no address is needed.
+func (r *resolver) identity(ctx context.Context, consumerNS, authRef string, creds bool) (*vault.Identity, *refError) {
 	var auth *v1beta1.VaultAuth
 	var authNS string
 	if authRef == "" {
@@ -75,13 +78,18 @@ func (r *resolver) identity(ctx context.Context, consumerNS, authRef string) (*v
 				"VaultAuth %s does not allow use from namespace %q", qualified(ns, name), consumerNS)
 		}
 	}
-	key := consumerNS + "\x00" + authNS + "\x00" + authRef
+	key := fmt.Sprintf("%s\x00%s\x00%s\x00%t", consumerNS, authNS, authRef, creds)
 	if id, ok := r.cache[key]; ok {
 		return id, nil
 	}
-	conn, rerr := r.connection(ctx, auth, authNS)
+	conn, rerr := r.connection(ctx, auth, authNS, creds)
 	if rerr != nil {
 		return nil, rerr
+	}
+	if !creds {
+		id := &vault.Identity{Connection: conn}
+		r.cache[key] = id
+		return id, nil
 	}
 	a, rerr := r.auth(ctx, auth, consumerNS)
 	if rerr != nil {
@@ -93,7 +101,7 @@ func (r *resolver) identity(ctx context.Context, consumerNS, authRef string) (*v
 }
 
 // connection resolves the VaultAuth's vaultConnectionRef (or the defaults).
-func (r *resolver) connection(ctx context.Context, auth *v1beta1.VaultAuth, authNS string) (vault.Connection, *refError) {
+func (r *resolver) connection(ctx context.Context, auth *v1beta1.VaultAuth, authNS string, creds bool) (vault.Connection, *refError) {
 	var conn vault.Connection
 	var vc *v1beta1.VaultConnection
 	var vcNS string
@@ -130,7 +138,7 @@ func (r *resolver) connection(ctx context.Context, auth *v1beta1.VaultAuth, auth
 			}
 			conn.Timeout = d
 		}
-		if s.CACertSecretRef != "" {
+		if s.CACertSecretRef != "" && creds {
 			ca, err := r.opts.Credentials.SecretValue(ctx, vcNS, s.CACertSecretRef, "ca.crt")
 			if err != nil {
 				return conn, refErr("spec.vaultAuthRef", "", "VaultConnection %s: spec.caCertSecretRef: %w", vc.Name, err)
@@ -143,7 +151,7 @@ func (r *resolver) connection(ctx context.Context, auth *v1beta1.VaultAuth, auth
 	if r.opts.VaultAddress != "" {
 		conn.Address = r.opts.VaultAddress
 	}
-	if conn.Address == "" {
+	if conn.Address == "" && creds {
 		return conn, refErr("spec.vaultAuthRef", "reference a VaultConnection, add one named \"default\", or set --default-vault-address or VAULT_ADDR",
 			"no Vault address")
 	}
@@ -170,31 +178,27 @@ func (r *resolver) auth(ctx context.Context, va *v1beta1.VaultAuth, consumerNS s
 		a = vault.AppRoleAuth(mountOr(s.Mount, "approle"), c.RoleID, secretID)
 	case "jwt":
 		c := s.JWT
-		var token string
 		if !c.SecretRef.IsZero() {
 			b, err := r.opts.Credentials.SecretValue(ctx, consumerNS, c.SecretRef.Name, c.SecretRef.KeyOr("jwt"))
 			if err != nil {
 				return fail(fmt.Errorf("spec.jwt.secretRef: %w", err), "")
 			}
-			token = strings.TrimSpace(string(b))
-		} else {
-			t, err := r.opts.Credentials.ServiceAccountToken(ctx, consumerNS, c.ServiceAccount, c.TokenAudiences, c.TokenExpirationSeconds)
-			if err != nil {
-				return fail(fmt.Errorf("spec.jwt.serviceAccount: %w", err), "")
-			}
-			token = t
+			a = jwtAuth(mountOr(s.Mount, "jwt"), c.Role, strings.TrimSpace(string(b)), nil)
+			break
 		}
-		a = jwtAuth(mountOr(s.Mount, "jwt"), c.Role, token)
-		a.Subject = qualified(consumerNS, c.ServiceAccount)
+		if err := r.opts.Credentials.CanMintTokens(); err != nil {
+			return fail(fmt.Errorf("spec.jwt.serviceAccount: %w", err), serviceAccountHint)
+		}
+		a = jwtAuth(mountOr(s.Mount, "jwt"), c.Role, "", r.saToken(consumerNS, c.ServiceAccount, c.TokenAudiences, c.ExpirationSeconds()))
+		a.Subject, a.Audiences = qualified(consumerNS, c.ServiceAccount), c.TokenAudiences
 	case "kubernetes":
 		c := s.Kubernetes
-		t, err := r.opts.Credentials.ServiceAccountToken(ctx, consumerNS, c.ServiceAccount, c.TokenAudiences, c.ExpirationSeconds())
-		if err != nil {
-			return fail(fmt.Errorf("spec.kubernetes.serviceAccount: %w", err), "kubernetes auth logs in as a service account: render in the cluster, or set VAULT_TOKEN for a local render")
+		if err := r.opts.Credentials.CanMintTokens(); err != nil {
+			return fail(fmt.Errorf("spec.kubernetes.serviceAccount: %w", err), serviceAccountHint)
 		}
-		a = jwtAuth(mountOr(s.Mount, "kubernetes"), c.Role, t)
+		a = jwtAuth(mountOr(s.Mount, "kubernetes"), c.Role, "", r.saToken(consumerNS, c.ServiceAccount, c.TokenAudiences, c.ExpirationSeconds()))
 		a.Method = "kubernetes"
-		a.Subject = qualified(consumerNS, c.ServiceAccount)
+		a.Subject, a.Audiences = qualified(consumerNS, c.ServiceAccount), c.TokenAudiences
 	default:
 		return fail(fmt.Errorf("method %q is not supported by vaultcmp", s.Method), "use kubernetes, jwt or appRole, or set VAULT_TOKEN")
 	}
@@ -233,16 +237,36 @@ func mountOr(m, def string) string {
 	return m
 }
 
-// jwtAuth logs in with a JWT (the jwt and kubernetes methods share the wire format).
-func jwtAuth(mount, role, token string) vault.Auth {
+const serviceAccountHint = "kubernetes auth logs in as a service account: render in the cluster (vaultcmp generate), or set VAULT_TOKEN for a local render"
+
+// saToken mints a service-account token when the login needs it (not when a
+// cached Vault token is used).
+func (r *resolver) saToken(ns, sa string, audiences []string, exp int64) func(context.Context) (string, error) {
+	creds := r.opts.Credentials
+	return func(ctx context.Context) (string, error) {
+		return creds.ServiceAccountToken(ctx, ns, sa, audiences, exp)
+	}
+}
+
+// jwtAuth logs in with a JWT (the jwt and kubernetes methods share the wire
+// format): token, or one from source at login time.
+func jwtAuth(mount, role, token string, source func(context.Context) (string, error)) vault.Auth {
 	return vault.Auth{
 		Method: "jwt",
 		Mount:  mount,
 		Role:   role,
 		Secret: token,
 		Login: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
+			jwt := token
+			if source != nil {
+				t, err := source(ctx)
+				if err != nil {
+					return nil, &vault.CredentialError{Err: err}
+				}
+				jwt = t
+			}
 			return c.Logical().WriteWithContext(ctx, "auth/"+strings.Trim(mount, "/")+"/login",
-				map[string]any{"role": role, "jwt": token})
+				map[string]any{"role": role, "jwt": jwt})
 		},
 	}
 }

@@ -83,6 +83,8 @@ func inClusterSecret(vo *vaultObject) map[string]any {
 		spec, d = o.Spec, o.Spec.Destination
 	case *v1beta1.VaultPKISecret:
 		spec, d = o.Spec, o.Spec.Destination
+	case *v1beta1.VaultStaticSecret:
+		spec, d = o.Spec, o.Spec.Destination
 	default:
 		return nil
 	}

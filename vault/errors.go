@@ -30,6 +30,7 @@ const (
 	ReasonLogin       Reason = "login failed"
 	ReasonConfig      Reason = "configuration"
 	ReasonCanceled    Reason = "canceled"
+	ReasonCredentials Reason = "credentials"
 )
 
 // Error is a failed Vault operation. Its message never holds a secret value:
@@ -43,6 +44,7 @@ type Error struct {
 	Reason    Reason
 	Messages  []string // Vault's error strings, or warnings on a 404
 	Err       error
+	hint      string // a more precise hint than the Reason's
 }
 
 func (e *Error) Error() string {
@@ -69,7 +71,12 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Hint tells the user what to check for this kind of failure.
 func (e *Error) Hint() string {
+	if e.hint != "" {
+		return e.hint
+	}
 	switch e.Reason {
+	case ReasonCredentials:
+		return "vaultcmp could not get the credential to log in with: see the message"
 	case ReasonForbidden:
 		if e.Op == "login" {
 			return "the login was refused: check the auth role, its bound service accounts/namespaces and the credentials"
@@ -117,15 +124,30 @@ func cause(err error) string {
 	return err.Error()
 }
 
+// CredentialError is a failure to get the credential a login needs (a
+// service-account token, a Kubernetes Secret) before Vault is asked. Its
+// message must already be secret-free.
+type CredentialError struct {
+	Err  error
+	Hint string
+}
+
+func (e *CredentialError) Error() string { return e.Err.Error() }
+func (e *CredentialError) Unwrap() error { return e.Err }
+
 // classify turns an error from vault/api into an *Error.
 func classify(op, address, namespace, path string, err error) *Error {
 	e := &Error{Op: op, Address: address, Namespace: namespace, Path: path, Err: err}
 	var rerr *api.ResponseError
+	var credErr *CredentialError
 	var cerr x509.UnknownAuthorityError
 	var herr x509.HostnameError
 	var nerr net.Error
 	var derr *net.DNSError
 	switch {
+	case errors.As(err, &credErr):
+		e.Reason = ReasonCredentials
+		e.hint = credErr.Hint
 	case errors.As(err, &rerr):
 		e.Status = rerr.StatusCode
 		e.Messages = cleanMessages(rerr.Errors)

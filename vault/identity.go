@@ -36,6 +36,7 @@ type Auth struct {
 	Namespace string            // Vault namespace to log in to
 	Role      string            // role name or id; part of the identity, never secret
 	Subject   string            // who logs in (e.g. "ns/serviceaccount"); part of the identity
+	Audiences []string          // token audiences of a service-account login; part of the identity
 	Headers   map[string]string // added to the login request
 	// Secret is the credential (token, secret-id, JWT). It only feeds a keyed
 	// HMAC in the identity key and is never printed.
@@ -104,10 +105,32 @@ func (id *Identity) Key() string {
 		"ns=" + a.Namespace,
 		"role=" + a.Role,
 		"subject=" + a.Subject,
+		"aud=" + strings.Join(a.Audiences, ","),
 		"lhdr=" + strings.Join(sortedKeys(a.Headers), ","),
 		"cred=" + hex.EncodeToString(mac.Sum(nil)),
 	}
 	return strings.Join(parts, "\x00")
+}
+
+// CacheKey is the identity's key in a TokenCache shared by processes. An
+// identity that logs in as a Subject (a service account) is that subject,
+// whatever short-lived token proved it; any other identity includes its
+// credential, as an HMAC keyed with key (stable across processes).
+func (id *Identity) CacheKey(key []byte) string {
+	c, a := id.Connection, id.Auth
+	mac := hmac.New(sha256.New, key)
+	for _, part := range []string{string(c.CACert), mapString(c.Headers), mapString(a.Headers)} {
+		mac.Write([]byte(part))
+		mac.Write([]byte{0})
+	}
+	if a.Subject == "" {
+		mac.Write([]byte(a.Secret))
+	}
+	return strings.Join([]string{
+		"v1", strings.TrimRight(c.Address, "/"), c.TLSServerName, c.CACertPath, boolString(c.SkipTLSVerify),
+		a.Method, a.Mount, a.Namespace, a.Role, a.Subject, strings.Join(a.Audiences, ","),
+		hex.EncodeToString(mac.Sum(nil)),
+	}, "\x00")
 }
 
 // LoginPath is the Vault path the login goes to, for messages.

@@ -2,11 +2,13 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 )
@@ -24,6 +26,10 @@ type Options struct {
 	Concurrency int
 	// MaxRetries is vault/api's retry count for 5xx answers (-1: none). Default 2.
 	MaxRetries int
+	// TokenCache, when set, keeps tokens between processes (see
+	// Identity.CacheKey); CacheKeyHMAC keys the credential part of its keys.
+	TokenCache   TokenCache
+	CacheKeyHMAC []byte
 	// WrapTransport, when set, wraps the HTTP transport of every client
 	// (tests use it to count or fault requests).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
@@ -31,9 +37,10 @@ type Options struct {
 
 // Stats counts what a Session did.
 type Stats struct {
-	Reads     int64 // HTTP reads sent to Vault
-	Logins    int64 // logins sent to Vault
-	CacheHits int64 // reads answered by an identical earlier read
+	Reads        int64 // HTTP reads sent to Vault
+	Logins       int64 // logins sent to Vault
+	CacheHits    int64 // reads answered by an identical earlier read
+	CachedTokens int64 // logins saved by the token cache
 }
 
 // Session holds the clients, logins and reads of one render. It is safe for
@@ -43,10 +50,17 @@ type Session struct {
 	sem  chan struct{}
 
 	mu      sync.Mutex
-	clients map[string]*call[*api.Client]
+	clients map[string]*call[*clientEntry]
 	reads   map[string]*call[*KVSecret]
 
-	reads_, logins, hits atomic.Int64
+	reads_, logins, hits, cachedTokens atomic.Int64
+}
+
+// clientEntry is a logged-in client; cached tells the token came from the
+// TokenCache (and may have been revoked since).
+type clientEntry struct {
+	c      *api.Client
+	cached bool
 }
 
 // call is a result that is computed once and shared.
@@ -69,14 +83,14 @@ func NewSession(opts Options) *Session {
 	return &Session{
 		opts:    opts,
 		sem:     make(chan struct{}, opts.Concurrency),
-		clients: map[string]*call[*api.Client]{},
+		clients: map[string]*call[*clientEntry]{},
 		reads:   map[string]*call[*KVSecret]{},
 	}
 }
 
 // Stats reports the counters so far.
 func (s *Session) Stats() Stats {
-	return Stats{Reads: s.reads_.Load(), Logins: s.logins.Load(), CacheHits: s.hits.Load()}
+	return Stats{Reads: s.reads_.Load(), Logins: s.logins.Load(), CacheHits: s.hits.Load(), CachedTokens: s.cachedTokens.Load()}
 }
 
 // once returns the shared call for key in m, and whether this caller must run it.
@@ -113,13 +127,36 @@ func (s *Session) acquire(ctx context.Context) error {
 func (s *Session) release() { <-s.sem }
 
 // client returns the logged-in client of id, logging in once.
-func (s *Session) client(ctx context.Context, id *Identity) (*api.Client, error) {
+func (s *Session) client(ctx context.Context, id *Identity) (*clientEntry, error) {
 	c, mine := once(&s.mu, s.clients, id.Key())
 	if mine {
-		c.val, c.err = s.login(ctx, id)
+		c.val, c.err = s.login(ctx, id, true)
 		close(c.done)
 	}
 	return wait(ctx, c)
+}
+
+// relogin replaces a client whose cached token Vault refused with a fresh
+// login, once however many reads saw the refusal.
+func (s *Session) relogin(ctx context.Context, id *Identity, stale *clientEntry) (*clientEntry, error) {
+	key := id.Key()
+	s.mu.Lock()
+	cur := s.clients[key]
+	mine := false
+	if cur != nil && cur.val == stale {
+		cur = &call[*clientEntry]{done: make(chan struct{})}
+		s.clients[key] = cur
+		mine = true
+	}
+	s.mu.Unlock()
+	if mine {
+		if s.opts.TokenCache != nil {
+			s.opts.TokenCache.Delete(id.CacheKey(s.opts.CacheKeyHMAC))
+		}
+		cur.val, cur.err = s.login(ctx, id, false)
+		close(cur.done)
+	}
+	return wait(ctx, cur)
 }
 
 func (s *Session) newClient(conn Connection) (*api.Client, error) {
@@ -160,11 +197,14 @@ func (s *Session) newClient(conn Connection) (*api.Client, error) {
 	return c, nil
 }
 
-func (s *Session) login(ctx context.Context, id *Identity) (*api.Client, error) {
+func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clientEntry, error) {
 	conn, a := id.Connection, id.Auth
 	c, err := s.newClient(conn)
 	if err != nil {
 		return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonConfig, Err: err}
+	}
+	if a.Namespace != "" {
+		c.SetNamespace(a.Namespace)
 	}
 	if a.Login == nil {
 		if a.Secret == "" {
@@ -172,28 +212,52 @@ func (s *Session) login(ctx context.Context, id *Identity) (*api.Client, error) 
 				Err: fmt.Errorf("no token")}
 		}
 		c.SetToken(a.Secret)
-		if a.Namespace != "" {
-			c.SetNamespace(a.Namespace)
-		}
-		return c, nil
+		return &clientEntry{c: c}, nil
 	}
-	lc := c
-	if a.Namespace != "" || len(a.Headers) > 0 {
-		lc, err = c.Clone()
+	cache := s.opts.TokenCache
+	var cacheKey string
+	if cache != nil {
+		cacheKey = id.CacheKey(s.opts.CacheKeyHMAC)
+		unlock, err := cache.Lock(ctx, cacheKey)
 		if err != nil {
-			return nil, fmt.Errorf("cloning the Vault client: %w", err)
+			return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonConfig, Err: err}
 		}
-		// Clone builds a new client, which picks VAULT_TOKEN from the
-		// environment again: the login must carry no token.
-		lc.ClearToken()
-		h := c.Headers()
-		for k, v := range a.Headers {
-			h.Set(k, v)
+		defer unlock()
+		if tok, ok := cache.Get(cacheKey); ok && useCache {
+			s.cachedTokens.Add(1)
+			c.SetToken(tok)
+			return &clientEntry{c: c, cached: true}, nil
 		}
-		lc.SetHeaders(h)
-		if a.Namespace != "" {
-			lc.SetNamespace(a.Namespace)
-		}
+	}
+	secret, err := s.doLogin(ctx, c, a)
+	if err != nil {
+		return nil, err
+	}
+	c.SetToken(secret.Auth.ClientToken)
+	if cache != nil {
+		ttl := time.Duration(secret.Auth.LeaseDuration) * time.Second
+		_ = cache.Put(cacheKey, secret.Auth.ClientToken, ttl) // a cache that cannot be written only costs logins
+	}
+	return &clientEntry{c: c}, nil
+}
+
+// doLogin sends the login with a token-less clone of c carrying the login headers.
+func (s *Session) doLogin(ctx context.Context, c *api.Client, a Auth) (*api.Secret, error) {
+	conn := c.Address()
+	lc, err := c.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("cloning the Vault client: %w", err)
+	}
+	// Clone builds a new client, which picks VAULT_TOKEN from the
+	// environment again: the login must carry no token.
+	lc.ClearToken()
+	h := c.Headers()
+	for k, v := range a.Headers {
+		h.Set(k, v)
+	}
+	lc.SetHeaders(h)
+	if a.Namespace != "" {
+		lc.SetNamespace(a.Namespace)
 	}
 	if err := s.acquire(ctx); err != nil {
 		return nil, err
@@ -202,17 +266,13 @@ func (s *Session) login(ctx context.Context, id *Identity) (*api.Client, error) 
 	s.logins.Add(1)
 	secret, err := a.Login(ctx, lc)
 	if err != nil {
-		return nil, classify("login", conn.Address, a.Namespace, a.LoginPath(), err)
+		return nil, classify("login", conn, a.Namespace, a.LoginPath(), err)
 	}
 	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
-		return nil, &Error{Op: "login", Address: conn.Address, Namespace: a.Namespace, Path: a.LoginPath(),
+		return nil, &Error{Op: "login", Address: conn, Namespace: a.Namespace, Path: a.LoginPath(),
 			Reason: ReasonLogin, Err: fmt.Errorf("no token in the login response")}
 	}
-	c.SetToken(secret.Auth.ClientToken)
-	if a.Namespace != "" {
-		c.SetNamespace(a.Namespace)
-	}
-	return c, nil
+	return secret, nil
 }
 
 // ReadKV reads one KV secret, once per identical request.
@@ -231,10 +291,23 @@ func (s *Session) ReadKV(ctx context.Context, req KVRequest) (*KVSecret, error) 
 }
 
 func (s *Session) readKV(ctx context.Context, req KVRequest) (*KVSecret, error) {
-	cl, err := s.client(ctx, req.Identity)
+	ce, err := s.client(ctx, req.Identity)
 	if err != nil {
 		return nil, err
 	}
+	out, err := s.readWith(ctx, ce.c, req)
+	var verr *Error
+	if ce.cached && errors.As(err, &verr) && verr.Reason == ReasonForbidden {
+		// The cached token may have been revoked: log in afresh, once.
+		if ce, err = s.relogin(ctx, req.Identity, ce); err != nil {
+			return nil, err
+		}
+		return s.readWith(ctx, ce.c, req)
+	}
+	return out, err
+}
+
+func (s *Session) readWith(ctx context.Context, cl *api.Client, req KVRequest) (*KVSecret, error) {
 	ns := req.Namespace
 	if ns != "" {
 		cl = cl.WithNamespace(ns)

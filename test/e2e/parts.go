@@ -10,8 +10,13 @@ import (
 	"sync"
 )
 
-// VaultVersion is the Vault release built by parts/vault (see its go.mod).
-const VaultVersion = "1.17.6"
+// Versions of the real parts (see each parts/<name>/go.mod).
+const (
+	VaultVersion = "1.17.6"
+	EtcdVersion  = "3.6.16"
+	KubeVersion  = "1.37.2"
+	ArgoVersion  = "2.14.21"
+)
 
 // RepoRoot is the vaultcmp repository root.
 func RepoRoot() string {
@@ -43,6 +48,55 @@ func VaultBinary() (string, error) {
 	}
 	bin := filepath.Join(dir, "vault-"+VaultVersion)
 	return bin, buildOnce(bin, filepath.Join(RepoRoot(), "test", "e2e", "parts", "vault"), ".", "-ldflags=-s -w")
+	// (kept apart from partBinary: its cache name predates the others)
+}
+
+// EtcdBinary returns the cached etcd server binary, building it if needed.
+func EtcdBinary() (string, error) {
+	return partBinary("etcd", "etcd-"+EtcdVersion, ".", "-ldflags=-s -w")
+}
+
+// KubeAPIServerBinary returns the cached kube-apiserver binary, building it
+// if needed (about 10 minutes cold).
+func KubeAPIServerBinary() (string, error) {
+	ld := "-s -w"
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		ld += fmt.Sprintf(" -X %s.gitVersion=v%s -X %s.gitMajor=1 -X %s.gitMinor=37", pkg, KubeVersion, pkg, pkg)
+	}
+	return partBinary("kube-apiserver", "kube-apiserver-"+KubeVersion, ".", "-ldflags="+ld)
+}
+
+// ArgoCMPServerBinary returns the cached argocd-cmp-server binary.
+func ArgoCMPServerBinary() (string, error) {
+	return partBinary("argocd-cmp-server", "argocd-cmp-server-"+ArgoVersion, ".", "-ldflags=-s -w")
+}
+
+// ArgoRepoClientBinary returns the cached client that generates manifests
+// the way Argo CD's repo-server does (parts/argocd-cmp-server/reposerver).
+func ArgoRepoClientBinary() (string, error) {
+	return partBinary("argocd-cmp-server", "argocd-repo-generate-"+ArgoVersion, "./reposerver", "-ldflags=-s -w")
+}
+
+// AllParts builds every part, one after another (each build needs GBs of RAM).
+func AllParts() ([]string, error) {
+	var out []string
+	for _, f := range []func() (string, error){VaultBinary, EtcdBinary, KubeAPIServerBinary, ArgoCMPServerBinary, ArgoRepoClientBinary} {
+		p, err := f()
+		if err != nil {
+			return out, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func partBinary(module, name, pkg string, flags ...string) (string, error) {
+	dir, err := BinDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, name)
+	return bin, buildOnce(bin, filepath.Join(RepoRoot(), "test", "e2e", "parts", module), pkg, flags...)
 }
 
 // VaultcmpBinary builds vaultcmp from the repository into dir.

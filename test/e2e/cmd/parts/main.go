@@ -10,10 +10,12 @@ import (
 )
 
 func main() {
-	bin, err := e2e.VaultBinary()
+	bins, err := e2e.AllParts()
+	for _, b := range bins {
+		fmt.Println(b)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Println(bin)
 }
