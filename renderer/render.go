@@ -93,16 +93,16 @@ type Stats struct {
 
 // job is one VaultStaticSecret to render.
 type job struct {
-	vo     *vaultObject
-	vss    *v1beta1.VaultStaticSecret
-	id     *vault.Identity
-	refs   []*v1beta1.SecretTransformation
-	data   map[string][]byte
-	kvVers int
-	offline bool          // placeholders instead of Vault data
-	secret map[string]any // the rendered Secret
-	yaml   []byte         // and its YAML document
-	err    *Problem
+	vo      *vaultObject
+	vss     *v1beta1.VaultStaticSecret
+	id      *vault.Identity
+	refs    []*v1beta1.SecretTransformation
+	data    map[string][]byte
+	kvVers  int
+	offline bool           // placeholders instead of Vault data
+	secret  map[string]any // the rendered Secret
+	yaml    []byte         // and its YAML document
+	err     *Problem
 }
 
 // Render turns objs into the output objects. On any problem it returns
