@@ -13,7 +13,7 @@ import (
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
-// Environment variables read by render.
+// Environment variables read by render and generate.
 const (
 	EnvVaultAddr           = "VAULT_ADDR"
 	EnvVaultToken          = "VAULT_TOKEN"
@@ -21,11 +21,11 @@ const (
 	EnvNamespace           = "VAULTCMP_NAMESPACE"
 	EnvHMACKey             = "VAULTCMP_HMAC_KEY"
 	EnvHMACKeyFile         = "VAULTCMP_HMAC_KEY_FILE"
+	EnvTokenCacheDir       = "VAULTCMP_TOKEN_CACHE_DIR"
 )
 
-// renderFlags are the settings of render (and, later, generate).
-type renderFlags struct {
-	namespace           string
+// commonFlags are the settings render and generate share.
+type commonFlags struct {
 	defaultVaultAddress string
 	concurrency         int
 	hmacKeyFile         string
@@ -33,17 +33,22 @@ type renderFlags struct {
 	logFormat           string
 }
 
-func (f *renderFlags) register(cmd *cobra.Command, env Env) {
+func (f *commonFlags) register(cmd *cobra.Command, env Env, logLevel string) {
 	fl := cmd.Flags()
-	fl.StringVarP(&f.namespace, "namespace", "n", env.get(EnvNamespace),
-		"namespace of objects that have none (Argo CD's destination namespace) [$"+EnvNamespace+"]")
 	fl.StringVar(&f.defaultVaultAddress, "default-vault-address", env.get(EnvDefaultVaultAddress),
 		"Vault address when no VaultConnection applies (like VSO's defaultVaultConnection) [$"+EnvDefaultVaultAddress+"]")
 	fl.IntVar(&f.concurrency, "concurrency", 16, "Vault requests in flight at most")
 	fl.StringVar(&f.hmacKeyFile, "hmac-key-file", env.get(EnvHMACKeyFile),
 		"file with the key of the rollout checksums [$"+EnvHMACKeyFile+"; or the key itself in $"+EnvHMACKey+"]")
-	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fl.StringVar(&f.logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
 	fl.StringVar(&f.logFormat, "log-format", "console", "log format on stderr: console or json")
+}
+
+// renderFlags are render's own settings.
+type renderFlags struct {
+	commonFlags
+	source  sourceFlags
+	offline bool
 }
 
 func newRenderCommand(env Env) *cobra.Command {
@@ -52,8 +57,8 @@ func newRenderCommand(env Env) *cobra.Command {
 		Use:   "render [DIR]",
 		Short: "Render an app's manifests with Secrets from Vault, to stdout",
 		Long: `render reads DIR (default: the current directory) -- a plain directory of
-YAML/JSON manifests or a kustomization -- and prints it with every
-VaultStaticSecret replaced by its Secret, read from Vault.
+YAML/JSON manifests, a kustomization or a Helm chart -- and prints it with
+every VaultStaticSecret replaced by its Secret, read from Vault.
 
 Where Vault is and who you are:
   address: $VAULT_ADDR, else the VaultConnection of the VaultAuth,
@@ -61,6 +66,7 @@ Where Vault is and who you are:
   login:   $VAULT_TOKEN, else the VaultAuth (appRole: secretIDPath, or
            secretRef read from $VAULTCMP_SECRET_<NAME>_<KEY>)
 
+With --offline, no Vault is needed: Secrets hold placeholders.
 Nothing is printed on stdout unless every object renders.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,48 +74,60 @@ Nothing is printed on stdout unless every object renders.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			return runRender(cmd, env, &f, dir)
+			var token string
+			if !f.offline {
+				token = env.get(EnvVaultToken)
+			}
+			return runApp(cmd, env, appRun{
+				flags: &f.commonFlags, source: f.source, dir: dir,
+				opts: renderer.Options{
+					Namespace:           f.source.namespace,
+					DefaultVaultAddress: f.defaultVaultAddress,
+					VaultAddress:        env.get(EnvVaultAddr),
+					VaultToken:          token,
+					Credentials:         renderer.EnvCredentials{LookupEnv: env.LookupEnv},
+					Offline:             f.offline,
+				},
+			})
 		},
 	}
-	f.register(cmd, env)
+	f.register(cmd, env, "info")
+	f.source.register(cmd, env)
+	cmd.Flags().BoolVar(&f.offline, "offline", false, "no Vault: Secrets hold placeholders (for CI lint and diff)")
 	return cmd
 }
 
-func runRender(cmd *cobra.Command, env Env, f *renderFlags, dir string) error {
-	log, err := newLogger(env, f.logLevel, f.logFormat)
+// appRun is one render of an app, by render or generate.
+type appRun struct {
+	flags  *commonFlags
+	source sourceFlags
+	dir    string
+	opts   renderer.Options
+	cache  vault.TokenCache
+}
+
+func runApp(cmd *cobra.Command, env Env, a appRun) error {
+	log, err := newLogger(env, a.flags.logLevel, a.flags.logFormat)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
-	if p := env.get("VAULTCMP_CPUPROFILE"); p != "" { // for developers: go tool pprof
-		stop, err := startCPUProfile(p)
-		if err != nil {
-			return &exitError{code: ExitUsage, err: err}
-		}
-		defer stop()
-	}
 	start := time.Now()
-	objs, err := renderer.Load(dir)
+	objs, err := a.source.load(cmd.Context(), a.dir, a.opts.Namespace)
 	if err != nil {
 		return &exitError{code: ExitProblems, err: err}
 	}
-	key, keyErr := loadHMACKey(env, f.hmacKeyFile)
+	key, keyErr := loadHMACKey(env, a.flags.hmacKeyFile)
 	if keyErr != nil {
-		log.Debug().Err(keyErr).Msg("no HMAC key; rollout targets will fail")
+		log.Debug().Err(keyErr).Msg("no HMAC key; rollout targets and the token cache need one")
 	}
-	session := vault.NewSession(vault.Options{Concurrency: f.concurrency})
-	res, err := renderer.Render(cmd.Context(), objs, renderer.Options{
-		Namespace:           f.namespace,
-		DefaultVaultAddress: f.defaultVaultAddress,
-		VaultAddress:        env.get(EnvVaultAddr),
-		VaultToken:          env.get(EnvVaultToken),
-		Credentials:         renderer.EnvCredentials{LookupEnv: env.LookupEnv},
-		Vault:               session,
-		HMACKey:             key,
-	})
+	session := vault.NewSession(vault.Options{Concurrency: a.flags.concurrency, TokenCache: a.cache, CacheKeyHMAC: key})
+	a.opts.Vault, a.opts.HMACKey = session, key
+	res, err := renderer.Render(cmd.Context(), objs, a.opts)
 	st := session.Stats()
 	summary := func(e *zerolog.Event) *zerolog.Event {
 		return e.Int("objects", len(objs)).Int64("vault_reads", st.Reads).Int64("logins", st.Logins).
-			Int64("cache_hits", st.CacheHits).Str("duration", time.Since(start).Round(time.Millisecond).String())
+			Int64("cached_tokens", st.CachedTokens).Int64("cache_hits", st.CacheHits).
+			Str("duration", time.Since(start).Round(time.Millisecond).String())
 	}
 	if err != nil {
 		var probs renderer.Problems

@@ -303,6 +303,13 @@ func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 		j.data = placeholderData(j.vss, j.refs)
 		j.secret = staticSecret(j)
 		j.secret["metadata"].(map[string]any)["annotations"].(map[string]any)[AnnotationOffline] = offlineNote(j.vss)
+		// Readable placeholders for CI diffs.
+		plain := map[string]any{}
+		for k, v := range j.data {
+			plain[k] = string(v)
+		}
+		delete(j.secret, "data")
+		j.secret["stringData"] = plain
 		j.yaml, _ = encodeObject(j.secret)
 		return
 	}

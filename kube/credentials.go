@@ -1,0 +1,98 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/vaultcmp/vaultcmp/renderer"
+)
+
+// Credentials reads from the cluster.
+type Credentials struct {
+	Client kubernetes.Interface
+}
+
+var _ renderer.Credentials = (*Credentials)(nil)
+
+// Config is client-go's usual choice: in-cluster when running in a pod,
+// else $KUBECONFIG or ~/.kube/config.
+func Config() (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("finding the cluster (in-cluster config, KUBECONFIG or ~/.kube/config): %w", err)
+	}
+	cfg.UserAgent = "vaultcmp"
+	return cfg, nil
+}
+
+// New returns Credentials for the cluster of Config.
+func New() (*Credentials, error) {
+	cfg, err := Config()
+	if err != nil {
+		return nil, err
+	}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	return &Credentials{Client: c}, nil
+}
+
+// CanMintTokens implements renderer.Credentials.
+func (c *Credentials) CanMintTokens() error { return nil }
+
+// ServiceAccountToken implements renderer.Credentials with a TokenRequest.
+func (c *Credentials) ServiceAccountToken(ctx context.Context, namespace, sa string, audiences []string, exp int64) (string, error) {
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: audiences}}
+	if exp > 0 {
+		req.Spec.ExpirationSeconds = &exp
+	}
+	tr, err := c.Client.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, sa, req, metav1.CreateOptions{})
+	if err != nil {
+		return "", explain(err, "create", "serviceaccounts/token", namespace, "ServiceAccount", sa)
+	}
+	return tr.Status.Token, nil
+}
+
+// SecretValue implements renderer.Credentials.
+func (c *Credentials) SecretValue(ctx context.Context, namespace, name, key string) ([]byte, error) {
+	s, err := c.Client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, explain(err, "get", "secrets", namespace, "Secret", name)
+	}
+	v, ok := s.Data[key]
+	if !ok {
+		return nil, fmt.Errorf("Secret %s/%s has no key %q", namespace, name, key)
+	}
+	return v, nil
+}
+
+// explain turns an API error into a message that names what is missing.
+func explain(err error, verb, resource, namespace, kind, name string) error {
+	switch {
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("the sidecar's service account cannot %s %s in namespace %q (RBAC: verbs [%s] on resource %q%s): %w",
+			verb, resource, namespace, verb, resource, resourceNameHint(resource, name), err)
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("%s %s/%s not found: create it in the app's namespace: %w", kind, namespace, name, err)
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("the cluster refused the sidecar's credentials: %w", err)
+	default:
+		return fmt.Errorf("%s %s for %s %s/%s: %w", verb, resource, kind, namespace, name, err)
+	}
+}
+
+func resourceNameHint(resource, name string) string {
+	if resource == "secrets" {
+		return fmt.Sprintf(", resourceNames [%s]", name)
+	}
+	return ""
+}

@@ -1,0 +1,104 @@
+package plugin
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaultcmp/vaultcmp/cmp"
+	"github.com/vaultcmp/vaultcmp/kube"
+	"github.com/vaultcmp/vaultcmp/renderer"
+	"github.com/vaultcmp/vaultcmp/vault"
+)
+
+func newGenerateCommand(env Env) *cobra.Command {
+	var f commonFlags
+	cmd := &cobra.Command{
+		Use:   "generate",
+		Short: "Argo CD's generate: render the app in the current directory for the cmp-server",
+		Long: `generate is what Argo CD's cmp-server runs (see plugin.yaml). It renders the
+app in the current directory for the Application described by the build
+environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_PARAMETERS, ...),
+logging in to Vault as the app's own service accounts (a TokenRequest in the
+destination namespace). VAULT_ADDR and VAULT_TOKEN are ignored: one identity
+for all apps is what vaultcmp avoids. Vault tokens are cached in
+$VAULTCMP_TOKEN_CACHE_DIR (default: the user cache directory) until they near
+expiry.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			be, err := cmp.FromEnviron(env.LookupEnv)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			if be.Namespace == "" {
+				return &exitError{code: ExitUsage, err: errors.New("ARGOCD_APP_NAMESPACE is not set: generate runs under Argo CD's cmp-server (use `vaultcmp render` elsewhere)")}
+			}
+			dir, err := env.Getwd()
+			if err != nil {
+				return &exitError{code: ExitProblems, err: err}
+			}
+			creds, err := kube.New()
+			if err != nil {
+				return &exitError{code: ExitProblems, err: err}
+			}
+			cacheDir := env.get(EnvTokenCacheDir)
+			if cacheDir == "" {
+				base, err := os.UserCacheDir()
+				if err != nil {
+					return &exitError{code: ExitProblems, err: errors.New("no cache directory for Vault tokens: set " + EnvTokenCacheDir)}
+				}
+				cacheDir = filepath.Join(base, "vaultcmp", "tokens")
+			}
+			release := be.Params.HelmReleaseName
+			if release == "" {
+				release = be.AppName
+			}
+			return runApp(cmd, env, appRun{
+				flags: &f,
+				dir:   dir,
+				source: sourceFlags{
+					namespace: be.Namespace, helmReleaseName: release, helmValuesFiles: be.Params.HelmValuesFiles,
+					helmSet: setList(be.Params.HelmParameters), kubeVersion: be.KubeVersion, apiVersions: be.APIVersions,
+					repoRoot: repoRoot(dir, be.SourcePath),
+				},
+				opts: renderer.Options{
+					Namespace:           be.Namespace,
+					DefaultVaultAddress: f.defaultVaultAddress,
+					Credentials:         creds,
+					Delivery:            be.Params.Delivery,
+					Tenancy:             true,
+				},
+				cache: &vault.FileTokenCache{Dir: cacheDir},
+			})
+		},
+	}
+	f.register(cmd, env, "warn")
+	return cmd
+}
+
+func setList(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// repoRoot is the checkout's root: dir minus the app's path in the repository.
+func repoRoot(dir, sourcePath string) string {
+	root := dir
+	for p := filepath.Clean(sourcePath); p != "." && p != "/" && p != ""; p = filepath.Dir(p) {
+		root = filepath.Dir(root)
+	}
+	return root
+}
+
+func baseName(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "release"
+	}
+	return filepath.Base(abs)
+}
