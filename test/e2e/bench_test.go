@@ -120,3 +120,23 @@ func countAudit(b *testing.B, path string) auditCounts {
 	require.NoError(b, sc.Err())
 	return c
 }
+
+// countLogins counts login requests to path in a file audit log.
+func countLogins(t testing.TB, audit, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(audit)
+	require.NoError(t, err)
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		var e struct {
+			Type    string `json:"type"`
+			Request struct {
+				Path string `json:"path"`
+			} `json:"request"`
+		}
+		if json.Unmarshal([]byte(line), &e) == nil && e.Type == "request" && e.Request.Path == path {
+			n++
+		}
+	}
+	return n
+}

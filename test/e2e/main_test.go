@@ -55,6 +55,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "FAIL: seeding Vault:", err)
 		return 1
 	}
+	defer stopArgoWorld()
 	return m.Run()
 }
 

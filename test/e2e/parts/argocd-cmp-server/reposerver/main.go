@@ -27,6 +27,7 @@ import (
 	"github.com/argoproj/argo-cd/v2/util/app/discovery"
 	"github.com/argoproj/argo-cd/v2/util/git"
 	"github.com/argoproj/argo-cd/v2/util/io"
+	log "github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -34,6 +35,7 @@ func main() {
 	disc := flag.Bool("discover", false, "only check that a sidecar plugin matches the app")
 	timeout := flag.Duration("timeout", 60*time.Second, "the controller's repo-server timeout")
 	flag.Parse()
+	log.SetLevel(log.WarnLevel)
 	if err := run(*disc, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

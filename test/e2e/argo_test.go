@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func (w *argoWorld) app(path, ns string) AppRequest {
+	return AppRequest{RepoURL: w.repo.URL, Path: path, AppName: filepath.Base(path), Namespace: ns, Project: "default",
+		Plugin: true, PluginName: "vaultcmp-v1"}
+}
+
+// manifest finds an object in Argo CD's manifests.
+func manifest(t *testing.T, ms []map[string]any, kind, name string) map[string]any {
+	t.Helper()
+	return find(t, ms, kind, name)
+}
+
+func TestArgoDiscovery(t *testing.T) {
+	w := getArgo(t)
+	for _, tc := range []struct {
+		path  string
+		match bool
+	}{
+		{"apps/webapp", true},
+		{"apps/kustomize", true}, // Vault objects only in its base, outside the app directory
+		{"apps/chart", true},
+		{"apps/plain", false},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			req := w.app(tc.path, "webapp-ns")
+			req.PluginName = "" // plugin: {} — discovery
+			res := w.cmp.Generate(t.Context(), req, true)
+			if tc.match {
+				assert.NoError(t, res.Err)
+			} else {
+				require.Error(t, res.Err)
+				assert.Contains(t, res.Err.Error(), "could not find plugin supporting the given repository")
+			}
+		})
+	}
+}
+
+// The seed's webapp, synced by Argo CD: real Secrets from Vault, logged in
+// as webapp-ns/webapp-sa through Kubernetes auth.
+func TestArgoSeedWebapp(t *testing.T) {
+	w := getArgo(t)
+	res := w.cmp.Generate(t.Context(), w.app("apps/webapp", "webapp-ns"), false)
+	require.NoError(t, res.Err, w.cmp.Log())
+	assert.Equal(t, "Plugin", res.SourceType)
+	s := manifest(t, res.Manifests, "Secret", "webapp-k8s-secret")
+	data := secretData(t, s)
+	for k, v := range webappConfig {
+		assert.Equal(t, v, data[k], k)
+	}
+	d := manifest(t, res.Manifests, "Deployment", "webapp")
+	ann := d["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)["annotations"].(map[string]any)
+	assert.Len(t, ann["checksum.vaultcmp.io/webapp-k8s-secret"], 64)
+	assert.Nil(t, manifest(t, res.Manifests, "Secret", "webapp-db-secret")["data"])
+	for _, m := range res.Manifests {
+		assert.NotEqual(t, "VaultAuth", m["kind"])
+	}
+}
+
+func TestArgoKustomizeAndHelm(t *testing.T) {
+	w := getArgo(t)
+	res := w.cmp.Generate(t.Context(), w.app("apps/kustomize", "webapp-ns"), false)
+	require.NoError(t, res.Err)
+	s := manifest(t, res.Manifests, "Secret", "webapp-k8s-secret")
+	assert.Equal(t, webappConfig["db_pass"], secretData(t, s)["db_pass"])
+	// kustomize labels the workload; the Secret's labels are the destination's, as in VSO.
+	assert.Equal(t, "web", manifest(t, res.Manifests, "Deployment", "webapp")["metadata"].(map[string]any)["labels"].(map[string]any)["team"])
+
+	req := w.app("apps/chart", "webapp-ns")
+	req.Parameters = []map[string]any{
+		{"name": "helm-values-files", "array": []string{"values-prod.yaml"}},
+		{"name": "helm-parameters", "map": map[string]string{"secretName": "from-helm"}},
+	}
+	res = w.cmp.Generate(t.Context(), req, false)
+	require.NoError(t, res.Err)
+	s = manifest(t, res.Manifests, "Secret", "from-helm")
+	assert.Equal(t, webappConfig["db_user"], secretData(t, s)["db_user"])
+	assert.Nil(t, s["metadata"].(map[string]any)["namespace"], "Argo CD puts it in the destination namespace")
+	assert.Contains(t, secretData(t, s), "_raw")
+}
+
+// An app of namespace other-ns cannot read what only webapp-ns/webapp-sa may:
+// the same manifests log in as other-ns/webapp-sa, which Vault refuses.
+func TestArgoTenancy(t *testing.T) {
+	w := getArgo(t)
+	res := w.cmp.Generate(t.Context(), w.app("apps/portable", "webapp-ns"), false)
+	require.NoError(t, res.Err)
+
+	res = w.cmp.Generate(t.Context(), w.app("apps/portable", "other-ns"), false)
+	require.Error(t, res.Err)
+	assert.Contains(t, res.Err.Error(), "login auth/kubernetes/login")
+	assert.Contains(t, res.Err.Error(), "HTTP 403")
+	assert.Empty(t, res.Manifests)
+
+	// Vault objects in another namespace than the Application's are refused
+	// before anything is asked of the cluster or Vault.
+	res = w.cmp.Generate(t.Context(), w.app("apps/cross-ns", "other-ns"), false)
+	require.Error(t, res.Err)
+	assert.Contains(t, res.Err.Error(), `the app's destination namespace is "other-ns"`)
+	assertNoSecrets(t, res.Err.Error())
+}
+
+// A second generate of the same identity makes no new login.
+func TestArgoTokenCache(t *testing.T) {
+	w := getArgo(t)
+	require.NoError(t, os.RemoveAll(w.cacheDir))
+	logins := func() int { return countLogins(t, w.audit, "auth/kubernetes/login") }
+	before := logins()
+	res := w.cmp.Generate(t.Context(), w.app("apps/webapp", "webapp-ns"), false)
+	require.NoError(t, res.Err)
+	assert.Equal(t, before+1, logins())
+	res = w.cmp.Generate(t.Context(), w.app("apps/webapp", "webapp-ns"), false)
+	require.NoError(t, res.Err)
+	assert.Equal(t, before+1, logins(), "the second generate must reuse the cached token")
+	entries, err := os.ReadDir(w.cacheDir)
+	require.NoError(t, err)
+	require.NotEmpty(t, entries)
+	for _, e := range entries {
+		info, err := e.Info()
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), e.Name())
+	}
+	st, err := os.Stat(w.cacheDir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+}
+
+func TestArgoVaultDown(t *testing.T) {
+	w := getArgo(t)
+	res := w.cmp.Generate(t.Context(), w.app("apps/down", "webapp-ns"), false)
+	require.Error(t, res.Err)
+	assert.Empty(t, res.Manifests)
+	assert.Contains(t, res.Err.Error(), "Vault cannot be reached")
+}
