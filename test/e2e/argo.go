@@ -177,7 +177,8 @@ type GenerateResult struct {
 	SourceType string
 	Stderr     string
 	Err        error
-	Duration   time.Duration
+	Duration   time.Duration // the whole client: git checkout and generation
+	Generate   time.Duration // repository.GenerateManifests alone: discovery, stream, plugin
 }
 
 // Generate runs Argo CD's repo-server manifest generation for req against
@@ -218,13 +219,15 @@ func (s *CMPServer) Generate(ctx context.Context, req AppRequest, discover bool)
 		return res
 	}
 	var parsed struct {
-		Manifests  []map[string]any `json:"manifests"`
-		SourceType string           `json:"sourceType"`
+		Manifests       []map[string]any `json:"manifests"`
+		SourceType      string           `json:"sourceType"`
+		GenerateSeconds float64          `json:"generateSeconds"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &parsed); err != nil {
 		res.Err = fmt.Errorf("reading the manifests: %w\n%s", err, out.String())
 		return res
 	}
 	res.Manifests, res.SourceType = parsed.Manifests, parsed.SourceType
+	res.Generate = time.Duration(parsed.GenerateSeconds * float64(time.Second))
 	return res
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func (w *argoWorld) app(path, ns string) AppRequest {
+func (w *argoWorld) app(path, ns string) AppRequest { // an Application of vaultcmp-v1
 	return AppRequest{RepoURL: w.repo.URL, Path: path, AppName: filepath.Base(path), Namespace: ns, Project: "default",
 		Plugin: true, PluginName: "vaultcmp-v1"}
 }

@@ -140,3 +140,40 @@ func countLogins(t testing.TB, audit, path string) int {
 	}
 	return n
 }
+
+// BenchmarkArgoGenerate is one manifest generation of the seed's webapp as
+// Argo CD's repo-server does it (git checkout, discovery of the sidecar
+// plugin, streaming the app to argocd-cmp-server, vaultcmp generate with a
+// Kubernetes-auth login), with a cold and a warm token cache.
+func BenchmarkArgoGenerate(b *testing.B) {
+	w := getArgo(b)
+	for _, mode := range []string{"cold", "warm"} {
+		b.Run(mode, func(b *testing.B) {
+			req := w.app("apps/webapp", "webapp-ns")
+			if mode == "warm" {
+				res := w.cmp.Generate(b.Context(), req, false)
+				require.NoError(b, res.Err)
+			}
+			logins0, reads0 := countLogins(b, w.audit, "auth/kubernetes/login"), countLogins(b, w.audit, "secret/data/webapp/config")
+			var total, gen time.Duration
+			b.ResetTimer()
+			for range b.N {
+				if mode == "cold" {
+					b.StopTimer()
+					require.NoError(b, os.RemoveAll(w.cacheDir))
+					b.StartTimer()
+				}
+				res := w.cmp.Generate(b.Context(), req, false)
+				require.NoError(b, res.Err)
+				total += res.Duration
+				gen += res.Generate
+			}
+			b.StopTimer()
+			n := float64(b.N)
+			b.ReportMetric(float64(total.Milliseconds())/n, "roundtrip-ms/op")
+			b.ReportMetric(float64(gen.Microseconds())/1000/n, "generate-ms/op")
+			b.ReportMetric(float64(countLogins(b, w.audit, "auth/kubernetes/login")-logins0)/n, "logins/op")
+			b.ReportMetric(float64(countLogins(b, w.audit, "secret/data/webapp/config")-reads0)/n, "vault-reads/op")
+		})
+	}
+}

@@ -82,6 +82,7 @@ func run(disc bool, timeout time.Duration) error {
 		fmt.Println("matched")
 		return nil
 	}
+	start := time.Now()
 	res, err := repository.GenerateManifests(ctx, appPath, root, rev, &q, false, &git.NoopCredsStore{},
 		resource.MustParse("0"), io.NewRandomizedTempPaths(filepath.Join(tmp, "paths")))
 	if err != nil {
@@ -91,5 +92,6 @@ func run(disc bool, timeout time.Duration) error {
 	for _, m := range res.Manifests {
 		out = append(out, json.RawMessage(m))
 	}
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{"manifests": out, "sourceType": res.SourceType, "revision": res.Revision})
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{"manifests": out, "sourceType": res.SourceType, "revision": res.Revision,
+		"generateSeconds": time.Since(start).Seconds()})
 }
