@@ -113,6 +113,7 @@ func TestArgoTenancy(t *testing.T) {
 func TestArgoTokenCache(t *testing.T) {
 	w := getArgo(t)
 	require.NoError(t, os.RemoveAll(w.cacheDir))
+	var entries []os.DirEntry
 	logins := func() int { return countLogins(t, w.audit, "auth/kubernetes/login") }
 	before := logins()
 	res := w.cmp.Generate(t.Context(), w.app("apps/webapp", "webapp-ns"), false)
@@ -121,7 +122,14 @@ func TestArgoTokenCache(t *testing.T) {
 	res = w.cmp.Generate(t.Context(), w.app("apps/webapp", "webapp-ns"), false)
 	require.NoError(t, res.Err)
 	assert.Equal(t, before+1, logins(), "the second generate must reuse the cached token")
-	entries, err := os.ReadDir(w.cacheDir)
+
+	// A cached token that Vault revoked is replaced by one new login.
+	_, err := vaultSrv.Client.Logical().WriteWithContext(t.Context(), "sys/leases/revoke-prefix/auth/kubernetes/login", nil)
+	require.NoError(t, err)
+	res = w.cmp.Generate(t.Context(), w.app("apps/webapp", "webapp-ns"), false)
+	require.NoError(t, res.Err)
+	assert.Equal(t, before+2, logins())
+	entries, err = os.ReadDir(w.cacheDir)
 	require.NoError(t, err)
 	require.NotEmpty(t, entries)
 	for _, e := range entries {
