@@ -3,7 +3,13 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -148,4 +154,65 @@ func TestArgoVaultDown(t *testing.T) {
 	require.Error(t, res.Err)
 	assert.Empty(t, res.Manifests)
 	assert.Contains(t, res.Err.Error(), "Vault cannot be reached")
+}
+
+// The sidecar reads a VaultAuth's secretRef from the cluster; without the
+// namespaced RBAC of sidecar/kustomize/app-namespace the error names the
+// missing permission, and with it the app syncs.
+func TestArgoAppRoleSecretRef(t *testing.T) {
+	w := getArgo(t)
+	ctx := t.Context()
+	roleID, secretID := setupAppRole(ctx, t)
+	// The role-id is not secret; write it into a copy of the app.
+	auth, err := os.ReadFile(filepath.Join(w.repo.Dir, "apps/approle/auth.yaml"))
+	require.NoError(t, err)
+	repo, err := NewGitRepo(t.TempDir(), map[string]string{
+		"apps/approle/auth.yaml":          strings.Replace(string(auth), "ROLE_ID", roleID, 1),
+		"apps/approle/connection.yaml":    readFile(t, filepath.Join(w.repo.Dir, "apps/approle/connection.yaml")),
+		"apps/approle/static-secret.yaml": readFile(t, filepath.Join(w.repo.Dir, "apps/approle/static-secret.yaml")),
+	})
+	require.NoError(t, err)
+	req := w.app("apps/approle", "webapp-ns")
+	req.RepoURL = repo.URL
+
+	_, err = w.cluster.Admin.CoreV1().Secrets("webapp-ns").Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "vault-approle-creds"},
+		Data:       map[string][]byte{"secret-id": []byte(secretID)},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	res := w.cmp.Generate(ctx, req, false)
+	require.Error(t, res.Err)
+	assert.Contains(t, res.Err.Error(), `cannot get secrets in namespace "webapp-ns" (RBAC: verbs [get] on resource "secrets", resourceNames [vault-approle-creds])`)
+	assert.NotContains(t, res.Err.Error(), secretID)
+
+	applyManifests(t, w, filepath.Join(RepoRoot(), "sidecar", "kustomize", "app-namespace", "role.yaml"), "webapp-ns")
+	res = w.cmp.Generate(ctx, req, false)
+	require.NoError(t, res.Err)
+	assert.Equal(t, webappConfig["db_pass"], secretData(t, manifest(t, res.Manifests, "Secret", "webapp-k8s-secret"))["db_pass"])
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// applyManifests creates the Roles and RoleBindings of a file in ns.
+func applyManifests(t *testing.T, w *argoWorld, file, ns string) {
+	t.Helper()
+	for _, doc := range strings.Split(readFile(t, file), "\n---\n") {
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode([]byte(doc), nil, nil)
+		require.NoError(t, err)
+		switch o := obj.(type) {
+		case *rbacv1.Role:
+			_, err = w.cluster.Admin.RbacV1().Roles(ns).Create(t.Context(), o, metav1.CreateOptions{})
+		case *rbacv1.RoleBinding:
+			_, err = w.cluster.Admin.RbacV1().RoleBindings(ns).Create(t.Context(), o, metav1.CreateOptions{})
+		default:
+			t.Fatalf("unexpected %T in %s", obj, file)
+		}
+		require.NoError(t, err)
+	}
 }

@@ -233,6 +233,10 @@ spec:
 	files["apps/cross-ns/static-secret.yaml"] = webapp("static-secret.yaml")
 	files["apps/cross-ns/auth.yaml"] = webapp("auth.yaml")
 	files["apps/cross-ns/connection.yaml"] = webapp("connection.yaml")
+	// AppRole with the secret-id in a Secret of the app's namespace.
+	files["apps/approle/connection.yaml"] = stripNS(webapp("connection.yaml"))
+	files["apps/approle/static-secret.yaml"] = strings.Replace(stripNS(webapp("static-secret.yaml")), "vaultAuthRef: vault-auth-k8s", "vaultAuthRef: vault-auth-approle", 1)
+	files["apps/approle/auth.yaml"] = strings.Replace(stripNS(webapp("auth.yaml")), `roleId: "your-role-id"`, `roleId: "ROLE_ID"`, 1)
 	// Vault down.
 	files["apps/down/connection.yaml"] = strings.ReplaceAll(stripNS(webapp("connection.yaml")), vaultSrv.Addr, "http://127.0.0.1:9")
 	files["apps/down/auth.yaml"] = stripNS(webapp("auth.yaml"))
