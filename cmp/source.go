@@ -2,11 +2,8 @@ package cmp
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
@@ -42,35 +39,20 @@ var marker = []byte("secrets.hashicorp.com/")
 // *.tpl). Hidden entries are skipped. No file means the app is not for
 // vaultcmp.
 func Discover(dir string) ([]string, error) {
+	files, err := renderer.Files(dir, ".yaml", ".yml", ".json", ".tpl")
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != dir && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		switch strings.ToLower(filepath.Ext(p)) {
-		case ".yaml", ".yml", ".json", ".tpl":
-		default:
-			return nil
-		}
+	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if bytes.Contains(b, marker) {
 			rel, _ := filepath.Rel(dir, p)
 			out = append(out, filepath.ToSlash(rel))
 		}
-		return nil
-	})
-	sort.Strings(out)
-	return out, err
+	}
+	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -86,26 +87,10 @@ func Load(root string) ([]*Object, error) {
 	if IsKustomization(root) {
 		return loadKustomization(root)
 	}
-	var files []string
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != root && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Type().IsRegular() && isManifest(d.Name()) {
-			files = append(files, p)
-		}
-		return nil
-	})
+	files, err := Files(root, ".yaml", ".yml", ".json")
 	if err != nil {
-		return nil, fmt.Errorf("walking %s: %w", root, err)
+		return nil, err
 	}
-	sort.Strings(files)
 	var out []*Object
 	for _, f := range files {
 		rel, _ := filepath.Rel(root, f)
@@ -118,12 +103,30 @@ func Load(root string) ([]*Object, error) {
 	return out, nil
 }
 
-func isManifest(name string) bool {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".yaml", ".yml", ".json":
-		return true
+// Files lists the regular files under root whose extension (any case) is
+// one of exts, in lexical order; hidden files and directories are skipped.
+func Files(root string, exts ...string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != root && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && slices.Contains(exts, strings.ToLower(filepath.Ext(p))) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("walking %s: %w", root, err)
 	}
-	return false
+	sort.Strings(files)
+	return files, nil
 }
 
 func loadFile(path, rel string) ([]*Object, error) {
