@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -148,8 +149,10 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 	if err := res.WriteYAML(&out); err != nil {
 		return &exitError{code: ExitProblems, err: err}
 	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	log.Debug().Dur("decode", res.Stats.Decode).Dur("plan", res.Stats.Plan).Dur("fetch", res.Stats.Fetch).
-		Dur("emit", res.Stats.Emit).Dur("write", time.Since(t0)).Msg("phases")
+		Dur("emit", res.Stats.Emit).Dur("write", time.Since(t0)).Uint64("go_sys_bytes", ms.Sys).Msg("phases")
 	if _, err := env.Stdout.Write(out.Bytes()); err != nil {
 		return &exitError{code: ExitProblems, err: fmt.Errorf("writing the output: %w", err)}
 	}

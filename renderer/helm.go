@@ -7,11 +7,11 @@ import (
 	"sort"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/cli/values"
-	"helm.sh/helm/v3/pkg/getter"
+	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/releaseutil"
+	"helm.sh/helm/v3/pkg/strvals"
 )
 
 // HelmOptions render a chart as `helm template` does, in-process.
@@ -28,61 +28,110 @@ type HelmOptions struct {
 	APIVersions []string // Argo CD's KUBE_API_VERSIONS
 }
 
-// LoadHelm renders the chart in dir (with its packaged or vendored
-// dependencies; nothing is downloaded) and decodes the objects. Hooks are
-// included, as `helm template` includes them.
+// LoadHelm renders the chart in dir as `helm template --include-crds` does
+// (with its vendored dependencies; nothing is downloaded, no cluster is
+// asked: `lookup` returns nothing) and decodes the objects: CRDs, then the
+// manifests in Helm's install order, then the hooks.
 func LoadHelm(ctx context.Context, dir string, o HelmOptions) ([]*Object, error) {
+	_ = ctx // rendering is local
 	chrt, err := loader.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("loading the Helm chart in %s: %w", dir, err)
 	}
-	root := o.Root
-	if root == "" {
-		root = dir
-	}
-	var files []string
-	for _, f := range o.ValuesFiles {
-		p := filepath.Join(dir, f)
-		if !within(root, p) {
-			return nil, fmt.Errorf("Helm values file %q is outside the repository", f)
-		}
-		files = append(files, p)
-	}
-	var set []string
-	for _, k := range sortedKeys(o.Set) {
-		set = append(set, k+"="+o.Set[k])
-	}
-	vals, err := (&values.Options{ValueFiles: files, Values: set}).MergeValues(getter.Providers{})
+	vals, err := helmValues(dir, o)
 	if err != nil {
-		return nil, fmt.Errorf("reading Helm values: %w", err)
+		return nil, err
 	}
-	install := action.NewInstall(&action.Configuration{})
-	install.DryRun, install.ClientOnly, install.Replace, install.IncludeCRDs = true, true, true, true
-	install.ReleaseName = o.ReleaseName
-	if install.ReleaseName == "" {
-		install.ReleaseName = "release"
+	if err := chartutil.ProcessDependenciesWithMerge(chrt, vals); err != nil {
+		return nil, fmt.Errorf("Helm chart %s: dependencies: %w", chrt.Name(), err)
 	}
-	install.Namespace = o.Namespace
+	caps := chartutil.DefaultCapabilities.Copy()
 	if o.KubeVersion != "" {
 		kv, err := chartutil.ParseKubeVersion(o.KubeVersion)
 		if err != nil {
 			return nil, fmt.Errorf("KUBE_VERSION %q: %w", o.KubeVersion, err)
 		}
-		install.KubeVersion = kv
+		caps.KubeVersion = *kv
 	}
-	install.APIVersions = chartutil.VersionSet(o.APIVersions)
-	rel, err := install.RunWithContext(ctx, chrt, vals)
+	caps.APIVersions = append(caps.APIVersions, o.APIVersions...)
+	name := o.ReleaseName
+	if name == "" {
+		name = "release"
+	}
+	top, err := chartutil.ToRenderValues(chrt, vals, chartutil.ReleaseOptions{Name: name, Namespace: o.Namespace, Revision: 1, IsInstall: true}, caps)
+	if err != nil {
+		return nil, fmt.Errorf("Helm chart %s: values: %w", chrt.Name(), err)
+	}
+	files, err := engine.Render(chrt, top)
 	if err != nil {
 		return nil, fmt.Errorf("rendering the Helm chart %s: %w", chrt.Name(), err)
 	}
+	for k := range files {
+		if strings.HasSuffix(k, "NOTES.txt") {
+			delete(files, k)
+		}
+	}
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return nil, fmt.Errorf("Helm chart %s: %w", chrt.Name(), err)
+	}
 	var b strings.Builder
-	b.WriteString(rel.Manifest)
-	hooks := rel.Hooks
+	for _, crd := range chrt.CRDObjects() {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", crd.Filename, crd.File.Data)
+	}
+	for _, m := range manifests {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", m.Name, m.Content)
+	}
 	sort.SliceStable(hooks, func(i, j int) bool { return hooks[i].Path < hooks[j].Path })
 	for _, h := range hooks {
-		fmt.Fprintf(&b, "\n---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
 	}
 	return Decode([]byte(b.String()), "chart "+chrt.Name())
+}
+
+// helmValues merges the values files (in order) and then --set values, as
+// helm's -f and --set do.
+func helmValues(dir string, o HelmOptions) (map[string]any, error) {
+	root := o.Root
+	if root == "" {
+		root = dir
+	}
+	vals := map[string]any{}
+	for _, f := range o.ValuesFiles {
+		p := filepath.Join(dir, f)
+		if !within(root, p) {
+			return nil, fmt.Errorf("Helm values file %q is outside the repository", f)
+		}
+		v, err := chartutil.ReadValuesFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading Helm values file %s: %w", f, err)
+		}
+		vals = mergeValues(vals, v)
+	}
+	for _, k := range sortedKeys(o.Set) {
+		if err := strvals.ParseInto(k+"="+o.Set[k], vals); err != nil {
+			return nil, fmt.Errorf("Helm parameter %s: %w", k, err)
+		}
+	}
+	return vals, nil
+}
+
+// mergeValues merges b into a, maps deeply, b winning (helm's mergeMaps).
+func mergeValues(a, b map[string]any) map[string]any {
+	out := make(map[string]any, len(a))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		if vm, ok := v.(map[string]any); ok {
+			if am, ok := out[k].(map[string]any); ok {
+				out[k] = mergeValues(am, vm)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // within tells whether p is root or below it.

@@ -53,6 +53,7 @@ func BenchmarkRender1000(b *testing.B) {
 	var peakRSS int64
 	var reads, logins int
 	var phases string
+	var goSys float64
 	b.ResetTimer()
 	for range b.N {
 		before := countAudit(b, audit)
@@ -65,6 +66,11 @@ func BenchmarkRender1000(b *testing.B) {
 		require.NoError(b, cmd.Run(), stderr.String())
 		vcTime += time.Since(start)
 		phases = stderr.String()
+		if _, v, ok := strings.Cut(phases, "go_sys_bytes="); ok {
+			var n float64
+			fmt.Sscan(strings.Fields(v)[0], &n)
+			goSys = max(goSys, n)
+		}
 		peakRSS = max(peakRSS, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
 		after := countAudit(b, audit)
 		reads += after.reads - before.reads
@@ -84,6 +90,7 @@ func BenchmarkRender1000(b *testing.B) {
 	b.ReportMetric(float64(floorTime.Milliseconds())/n, "floor-ms/op")
 	b.ReportMetric(float64(vcTime)/float64(floorTime), "ratio")
 	b.ReportMetric(float64(peakRSS)/1024, "peak-RSS-MB")
+	b.ReportMetric(goSys/(1<<20), "go-runtime-MB")
 	b.ReportMetric(float64(reads)/n, "vault-reads/op")
 	b.ReportMetric(float64(logins)/n, "logins/op")
 }
