@@ -112,6 +112,13 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
+	if p := env.get("VAULTCMP_CPUPROFILE"); p != "" { // for developers: go tool pprof
+		stop, err := startCPUProfile(p)
+		if err != nil {
+			return &exitError{code: ExitUsage, err: err}
+		}
+		defer stop()
+	}
 	start := time.Now()
 	objs, err := a.source.load(cmd.Context(), a.dir, a.opts.Namespace)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -71,6 +72,9 @@ func AppRoleAuth(mount, roleID, secretID string) Auth {
 type Identity struct {
 	Connection Connection
 	Auth       Auth
+
+	keyOnce sync.Once
+	key     string
 }
 
 // processKey keys the HMAC that stands for credentials in identity keys, so
@@ -83,8 +87,14 @@ var processKey = func() []byte {
 	return k
 }()
 
-// Key is the identity's canonical key. Credentials appear only as a keyed HMAC.
+// Key is the identity's canonical key. Credentials appear only as a keyed
+// HMAC. It is computed once: an Identity must not change after its first use.
 func (id *Identity) Key() string {
+	id.keyOnce.Do(func() { id.key = id.computeKey() })
+	return id.key
+}
+
+func (id *Identity) computeKey() string {
 	c, a := id.Connection, id.Auth
 	mac := hmac.New(sha256.New, processKey)
 	// Credentials, the CA and header values (which may carry credentials
