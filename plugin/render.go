@@ -140,7 +140,8 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 	if err != nil {
 		var probs renderer.Problems
 		if errors.As(err, &probs) {
-			summary(log.Error()).Int("problems", len(probs)).Msg("render failed")
+			// Info: generate (level warn) leaves Argo CD only the problems themselves.
+			summary(log.Info()).Int("problems", len(probs)).Msg("render failed")
 			return &exitError{code: ExitProblems, err: err}
 		}
 		if keyErr != nil {

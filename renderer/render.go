@@ -98,7 +98,6 @@ type job struct {
 	id      *vault.Identity
 	refs    []*v1beta1.SecretTransformation
 	data    map[string][]byte
-	kvVers  int
 	offline bool           // placeholders instead of Vault data
 	secret  map[string]any // the rendered Secret
 	yaml    []byte         // and its YAML document
@@ -162,13 +161,17 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 				"remove metadata.namespace or deploy the object with an app of that namespace"))
 			continue
 		}
+		// A Secret the companion fills: only its refs are checked here.
+		companion := func(authRef string) {
+			inCluster[o] = true
+			if _, rerr := r.identity(ctx, vo.ns, authRef, false); rerr != nil {
+				probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
+			}
+		}
 		switch obj := vo.obj.(type) {
 		case *v1beta1.VaultStaticSecret:
 			if opts.delivery(obj) == DeliveryInCluster {
-				inCluster[o] = true
-				if _, rerr := r.identity(ctx, vo.ns, obj.Spec.VaultAuthRef, false); rerr != nil {
-					probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
-				}
+				companion(obj.Spec.VaultAuthRef)
 				continue
 			}
 			j := &job{vo: vo, vss: obj, offline: opts.Offline}
@@ -178,15 +181,9 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 			}
 			jobs = append(jobs, j)
 		case *v1beta1.VaultDynamicSecret:
-			inCluster[o] = true
-			if _, rerr := r.identity(ctx, vo.ns, obj.Spec.VaultAuthRef, false); rerr != nil {
-				probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
-			}
+			companion(obj.Spec.VaultAuthRef)
 		case *v1beta1.VaultPKISecret:
-			inCluster[o] = true
-			if _, rerr := r.identity(ctx, vo.ns, obj.Spec.VaultAuthRef, false); rerr != nil {
-				probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
-			}
+			companion(obj.Spec.VaultAuthRef)
 		}
 	}
 	if len(probs) > 0 {
@@ -338,7 +335,7 @@ func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 		j.err = problem(j.vo.src, "spec.destination.transformation", err, "fix the transformation; the Vault data is not shown here")
 		return
 	}
-	j.data, j.kvVers = data, sec.Version
+	j.data = data
 	j.secret = staticSecret(j)
 	j.yaml, _ = encodeObject(j.secret) // on error, WriteYAML encodes again and reports it
 }
