@@ -319,7 +319,12 @@ func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 		Version:   s.Version,
 	})
 	if err != nil {
-		j.err = problem(j.vo.src, "spec.path", err, "")
+		fieldPath := "spec.path"
+		var verr *vault.Error
+		if errors.As(err, &verr) && verr.Op == "login" {
+			fieldPath = "spec.vaultAuthRef"
+		}
+		j.err = problem(j.vo.src, fieldPath, err, "")
 		return
 	}
 	data, err := builds.build(sec, transform.Resolved{Spec: s.Destination.Transformation, Refs: j.refs},

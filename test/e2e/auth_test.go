@@ -100,7 +100,7 @@ func TestAppRoleLogin(t *testing.T) {
 		})
 		r := run(t, []string{"VAULTCMP_SECRET_CREDS_ID=not-the-secret-id"}, "render", dir)
 		failed(t, r)
-		assert.Contains(t, r.stderr, "login auth/approle/login")
+		assert.Contains(t, r.stderr, "spec.vaultAuthRef: login auth/approle/login")
 		assert.Contains(t, r.stderr, "logins=1")
 		assert.NotContains(t, r.stderr, "not-the-secret-id")
 		assert.NotContains(t, r.stderr, roleID)
