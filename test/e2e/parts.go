@@ -42,13 +42,7 @@ var buildMu sync.Mutex
 // VaultBinary returns the cached Vault server binary, building it first if
 // needed (6–15 minutes cold).
 func VaultBinary() (string, error) {
-	dir, err := BinDir()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "vault-"+VaultVersion)
-	return bin, buildOnce(bin, filepath.Join(RepoRoot(), "test", "e2e", "parts", "vault"), ".", "-ldflags=-s -w")
-	// (kept apart from partBinary: its cache name predates the others)
+	return partBinary("vault", "vault-"+VaultVersion, ".", "-ldflags=-s -w")
 }
 
 // EtcdBinary returns the cached etcd server binary, building it if needed.

@@ -1,5 +1,8 @@
 // Command parts builds (or finds in the cache) the real parts the
 // end-to-end tests run, one after another, and prints their paths.
+//
+//	parts            # all of them
+//	parts vault      # only the named ones: vault, etcd, kube-apiserver, argocd
 package main
 
 import (
@@ -9,8 +12,32 @@ import (
 	"github.com/vaultcmp/vaultcmp/test/e2e"
 )
 
+var builders = map[string][]func() (string, error){
+	"vault":          {e2e.VaultBinary},
+	"etcd":           {e2e.EtcdBinary},
+	"kube-apiserver": {e2e.KubeAPIServerBinary},
+	"argocd":         {e2e.ArgoCMPServerBinary, e2e.ArgoRepoClientBinary},
+}
+
 func main() {
-	bins, err := e2e.AllParts()
+	if len(os.Args) == 1 {
+		bins, err := e2e.AllParts()
+		report(bins, err)
+		return
+	}
+	for _, name := range os.Args[1:] {
+		fs, ok := builders[name]
+		if !ok {
+			report(nil, fmt.Errorf("unknown part %q (vault, etcd, kube-apiserver, argocd)", name))
+		}
+		for _, f := range fs {
+			bin, err := f()
+			report([]string{bin}, err)
+		}
+	}
+}
+
+func report(bins []string, err error) {
 	for _, b := range bins {
 		fmt.Println(b)
 	}
