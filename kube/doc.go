@@ -6,6 +6,6 @@
 //
 // Permission errors name the missing permission, e.g.
 //
-//	the repo-server's service account cannot create serviceaccounts/token in
+//	the sidecar's service account cannot create serviceaccounts/token in
 //	namespace "webapp-ns" (RBAC: verbs [create] on resource "serviceaccounts/token")
 package kube
