@@ -95,11 +95,28 @@ func (id *Identity) Key() string {
 }
 
 func (id *Identity) computeKey() string {
+	return id.digest(processKey, true)
+}
+
+// CacheKey is the identity's key in a TokenCache shared by processes. An
+// identity that logs in as a Subject (a service account) is that subject,
+// whatever short-lived token proved it; any other identity includes its
+// credential, as an HMAC keyed with key (stable across processes).
+func (id *Identity) CacheKey(key []byte) string {
+	return "v2\x00" + id.digest(key, id.Auth.Subject == "")
+}
+
+// digest joins the identity's fields; the credential (when withSecret), the
+// CA and header values (which may carry credentials for a proxy) enter only
+// through an HMAC keyed with macKey.
+func (id *Identity) digest(macKey []byte, withSecret bool) string {
 	c, a := id.Connection, id.Auth
-	mac := hmac.New(sha256.New, processKey)
-	// Credentials, the CA and header values (which may carry credentials
-	// for a proxy) enter the key only through the keyed HMAC.
-	for _, part := range []string{a.Secret, string(c.CACert), mapString(c.Headers), mapString(a.Headers)} {
+	mac := hmac.New(sha256.New, macKey)
+	secret := ""
+	if withSecret {
+		secret = a.Secret
+	}
+	for _, part := range []string{secret, string(c.CACert), mapString(c.Headers), mapString(a.Headers)} {
 		mac.Write([]byte(part))
 		mac.Write([]byte{0})
 	}
@@ -120,27 +137,6 @@ func (id *Identity) computeKey() string {
 		"cred=" + hex.EncodeToString(mac.Sum(nil)),
 	}
 	return strings.Join(parts, "\x00")
-}
-
-// CacheKey is the identity's key in a TokenCache shared by processes. An
-// identity that logs in as a Subject (a service account) is that subject,
-// whatever short-lived token proved it; any other identity includes its
-// credential, as an HMAC keyed with key (stable across processes).
-func (id *Identity) CacheKey(key []byte) string {
-	c, a := id.Connection, id.Auth
-	mac := hmac.New(sha256.New, key)
-	for _, part := range []string{string(c.CACert), mapString(c.Headers), mapString(a.Headers)} {
-		mac.Write([]byte(part))
-		mac.Write([]byte{0})
-	}
-	if a.Subject == "" {
-		mac.Write([]byte(a.Secret))
-	}
-	return strings.Join([]string{
-		"v1", strings.TrimRight(c.Address, "/"), c.TLSServerName, c.CACertPath, boolString(c.SkipTLSVerify),
-		a.Method, a.Mount, a.Namespace, a.Role, a.Subject, strings.Join(a.Audiences, ","),
-		hex.EncodeToString(mac.Sum(nil)),
-	}, "\x00")
 }
 
 // LoginPath is the Vault path the login goes to, for messages.
