@@ -244,7 +244,7 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 			if s := inClusterSecret(vo); s != nil {
 				res.add(s, nil)
 				res.Stats.InCluster++
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: Secret %s is delivered in-cluster: the vaultcmp companion fills it", o.Where(), inClusterName(vo)))
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: Secret %s is delivered in-cluster: the vaultcmp companion fills it", o.Where(), destinationName(vo.obj)))
 			}
 		}
 	}

@@ -68,9 +68,6 @@ func destinationSecret(d v1beta1.Destination, ns, ownerKind, ownerName, delivery
 	return out
 }
 
-// inClusterName is the destination Secret of a VaultDynamicSecret or VaultPKISecret.
-func inClusterName(vo *vaultObject) string { return destinationName(vo.obj) }
-
 // inClusterSecret is the Secret, without data, that the companion fills for
 // a VaultDynamicSecret or VaultPKISecret. It carries the object's spec (no
 // secret in it: manifests hold none) so the companion needs nothing else.
