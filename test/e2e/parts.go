@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Versions of the real parts (see each parts/<name>/go.mod).
@@ -107,6 +108,19 @@ func VaultcmpBinary(dir string) (string, error) {
 func buildOnce(bin, moduleDir, pkg string, flags ...string) error {
 	buildMu.Lock()
 	defer buildMu.Unlock()
+	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() {
+		return nil
+	}
+	// Other processes (another test binary, `make parts`) may build the same
+	// part: one builds, the others wait for it.
+	lock, err := os.OpenFile(bin+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("locking the build of %s: %w", filepath.Base(bin), err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("locking the build of %s: %w", filepath.Base(bin), err)
+	}
 	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() {
 		return nil
 	}
