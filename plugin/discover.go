@@ -24,6 +24,14 @@ It always exits 0, so that an unreadable app never breaks discovery.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
+			src := sourceFlags{allowRemote: envBool(env, renderer.EnvKustomizeAllowRemote)}
+			if be, err := cmp.FromEnviron(env.LookupEnv); err == nil && be.SourcePath != "" {
+				src.repoRoot = repoRoot(dir, be.SourcePath)
+			}
+			if err := src.guard(dir); err != nil {
+				fmt.Fprintf(env.Stderr, "discover: %v\n", err)
+				return nil
+			}
 			files, err := cmp.Discover(dir)
 			if err != nil {
 				fmt.Fprintf(env.Stderr, "discover: %v\n", err)

@@ -63,7 +63,7 @@ leaves.`,
 				source: sourceFlags{
 					namespace: be.Namespace, helmReleaseName: release, helmValuesFiles: be.Params.HelmValuesFiles,
 					helmSet: setList(be.Params.HelmParameters), kubeVersion: be.KubeVersion, apiVersions: be.APIVersions,
-					repoRoot: repoRoot(dir, be.SourcePath),
+					repoRoot: repoRoot(dir, be.SourcePath), allowRemote: envBool(env, renderer.EnvKustomizeAllowRemote),
 				},
 				opts: renderer.Options{
 					Namespace:           be.Namespace,
