@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaultcmp/vaultcmp/cmp"
+	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
 
@@ -20,6 +21,7 @@ type sourceFlags struct {
 	kubeVersion     string
 	apiVersions     []string
 	repoRoot        string
+	limits          limits.Limits // set by the command before load
 }
 
 func (f *sourceFlags) register(cmd *cobra.Command, env Env) {
@@ -33,8 +35,9 @@ func (f *sourceFlags) register(cmd *cobra.Command, env Env) {
 
 // load reads the app in dir: a Helm chart, a kustomization or a directory.
 func (f sourceFlags) load(ctx context.Context, dir, namespace string) ([]*renderer.Object, error) {
+	ld := renderer.NewLoader(f.limits)
 	if cmp.DetectSource(dir) != cmp.SourceHelm {
-		return renderer.Load(dir)
+		return ld.Load(dir)
 	}
 	set := map[string]string{}
 	for _, kv := range f.helmSet {
@@ -50,6 +53,6 @@ func (f sourceFlags) load(ctx context.Context, dir, namespace string) ([]*render
 	}
 	return renderer.LoadHelm(ctx, dir, renderer.HelmOptions{
 		ReleaseName: name, Namespace: namespace, ValuesFiles: f.helmValuesFiles, Set: set,
-		Root: f.repoRoot, KubeVersion: f.kubeVersion, APIVersions: f.apiVersions,
+		Root: f.repoRoot, KubeVersion: f.kubeVersion, APIVersions: f.apiVersions, Loader: ld,
 	})
 }

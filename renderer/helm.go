@@ -12,6 +12,8 @@ import (
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"helm.sh/helm/v3/pkg/strvals"
+
+	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // HelmOptions render a chart as `helm template` does, in-process.
@@ -26,6 +28,9 @@ type HelmOptions struct {
 	Root        string
 	KubeVersion string   // e.g. "1.37.2" (Argo CD's KUBE_VERSION)
 	APIVersions []string // Argo CD's KUBE_API_VERSIONS
+	// Loader checks the chart's files before Helm loads them and decodes
+	// the rendered output; default NewLoader(limits.Default()).
+	Loader *Loader
 }
 
 // LoadHelm renders the chart in dir as `helm template --include-crds` does
@@ -34,6 +39,13 @@ type HelmOptions struct {
 // manifests in Helm's install order, then the hooks.
 func LoadHelm(ctx context.Context, dir string, o HelmOptions) ([]*Object, error) {
 	_ = ctx // rendering is local
+	ld := o.Loader
+	if ld == nil {
+		ld = NewLoader(limits.Default())
+	}
+	if err := ld.Check(dir); err != nil {
+		return nil, err
+	}
 	chrt, err := loader.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("loading the Helm chart in %s: %w", dir, err)
@@ -86,7 +98,7 @@ func LoadHelm(ctx context.Context, dir string, o HelmOptions) ([]*Object, error)
 	for _, h := range hooks {
 		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
 	}
-	return Decode([]byte(b.String()), "chart "+chrt.Name())
+	return ld.Decode([]byte(b.String()), "chart "+chrt.Name())
 }
 
 // helmValues merges the values files (in order) and then --set values, as
