@@ -128,7 +128,7 @@ func TestHostileTemplates(t *testing.T) {
 	env := rootEnv()
 	for _, tc := range []struct {
 		name, text, limit string
-		args          []string
+		args              []string
 	}{
 		{"until", `{{ range until 2000000000 }}x{{ end }}`, "template-output", nil},
 		{"repeat", `{{ repeat 2000000000 "abcdefgh" }}`, "template-output", nil},
