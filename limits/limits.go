@@ -156,7 +156,7 @@ var Specs = []Spec{
 		Help: "one template's output, and one value a template function returns", field: func(l *Limits) *int64 { return &l.TemplateOutput }},
 	{Name: TemplateWork, Env: "VAULTCMP_MAX_TEMPLATE_WORK", Kind: Bytes, Default: 64 * mib,
 		Help: "values built by template functions for one object, in total", field: func(l *Limits) *int64 { return &l.TemplateWork }},
-	{Name: VaultResponse, Env: "VAULTCMP_MAX_VAULT_RESPONSE", Kind: Bytes, Default: 4 * mib,
+	{Name: VaultResponse, Env: "VAULTCMP_MAX_VAULT_RESPONSE", Kind: Bytes, Default: 2 * mib,
 		Help: "one HTTP response body from Vault", field: func(l *Limits) *int64 { return &l.VaultResponse }},
 	{Name: OutputSize, Env: "VAULTCMP_MAX_OUTPUT_SIZE", Kind: Bytes, Default: 64 * mib,
 		Help: "the YAML printed on stdout", field: func(l *Limits) *int64 { return &l.OutputSize }},
