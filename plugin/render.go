@@ -1,7 +1,7 @@
 package plugin
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
@@ -28,6 +29,7 @@ const (
 
 // commonFlags are the settings render and generate share.
 type commonFlags struct {
+	limits              limitFlags
 	defaultVaultAddress string
 	concurrency         int
 	hmacKeyFile         string
@@ -50,6 +52,7 @@ func (f *commonFlags) register(cmd *cobra.Command, env Env, logLevel string) {
 		"PEM file with the CA of Vault's TLS certificate, for VaultConnections without caCertSecretRef [$"+EnvVaultCACert+"]")
 	fl.StringVar(&f.logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
 	fl.StringVar(&f.logFormat, "log-format", "console", "log format on stderr: console or json")
+	f.limits.register(cmd, env)
 }
 
 // renderFlags are render's own settings.
@@ -154,7 +157,19 @@ func (f *commonFlags) caCert() ([]byte, error) {
 	return b, nil
 }
 
+// runApp renders within the limits: the deadline, and SIGTERM, end it at any
+// point with nothing on stdout (see interruptible).
 func runApp(cmd *cobra.Command, env Env, a appRun) error {
+	lim, err := a.flags.limits.limits()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := withDeadline(cmd.Context(), lim)
+	defer cancel()
+	return interruptible(ctx, func(c *committer) error { return renderApp(ctx, env, a, lim, c) })
+}
+
+func renderApp(ctx context.Context, env Env, a appRun, lim limits.Limits, c *committer) error {
 	log, err := newLogger(env, a.flags.logLevel, a.flags.logFormat)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
@@ -167,7 +182,8 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 		defer stop()
 	}
 	start := time.Now()
-	objs, err := a.source.load(cmd.Context(), a.dir, a.opts.Namespace)
+	a.source.limits = lim
+	objs, err := a.source.load(ctx, a.dir, a.opts.Namespace)
 	if err != nil {
 		return &exitError{code: ExitProblems, err: err}
 	}
@@ -182,9 +198,10 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 	if a.opts.CACert, err = a.flags.caCert(); err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
-	session := vault.NewSession(vault.Options{Concurrency: a.flags.concurrency, TokenCache: a.cache, CacheKeyHMAC: key, AllowList: allow})
-	a.opts.Vault, a.opts.HMACKey = session, key
-	res, err := renderer.Render(cmd.Context(), objs, a.opts)
+	session := vault.NewSession(vault.Options{Concurrency: a.flags.concurrency, TokenCache: a.cache, CacheKeyHMAC: key,
+		AllowList: allow, MaxResponse: orNoLimit(lim.VaultResponse)})
+	a.opts.Vault, a.opts.HMACKey, a.opts.Limits = session, key, lim
+	res, err := renderer.Render(ctx, objs, a.opts)
 	st := session.Stats()
 	summary := func(e *zerolog.Event) *zerolog.Event {
 		return e.Int("objects", len(objs)).Int64("vault_reads", st.Reads).Int64("logins", st.Logins).
@@ -207,7 +224,7 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 		log.Warn().Msg(w)
 	}
 	t0 := time.Now()
-	var out bytes.Buffer
+	out := limitedBuffer{max: lim.OutputSize}
 	if err := res.WriteYAML(&out); err != nil {
 		return &exitError{code: ExitProblems, err: err}
 	}
@@ -215,7 +232,12 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 	runtime.ReadMemStats(&ms)
 	log.Debug().Dur("decode", res.Stats.Decode).Dur("plan", res.Stats.Plan).Dur("fetch", res.Stats.Fetch).
 		Dur("emit", res.Stats.Emit).Dur("write", time.Since(t0)).Uint64("go_sys_bytes", ms.Sys).Msg("phases")
-	if _, err := env.Stdout.Write(out.Bytes()); err != nil {
+	if !c.commit() {
+		return &exitError{code: ExitProblems, err: interruptedError(ctx)}
+	}
+	_, err = env.Stdout.Write(out.Bytes())
+	c.done()
+	if err != nil {
 		return &exitError{code: ExitProblems, err: fmt.Errorf("writing the output: %w", err)}
 	}
 	summary(log.Info()).Int("secrets", res.Stats.StaticSecrets).Int("in_cluster", res.Stats.InCluster).

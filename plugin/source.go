@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaultcmp/vaultcmp/cmp"
+	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
 
@@ -25,8 +26,9 @@ type sourceFlags struct {
 	helmSet         []string
 	kubeVersion     string
 	apiVersions     []string
-	repoRoot        string // the repository's root; found from dir when empty
-	allowRemote     bool   // kustomize may fetch remote resources (the operator's opt-in)
+	repoRoot        string        // the repository's root; found from dir when empty
+	allowRemote     bool          // kustomize may fetch remote resources (the operator's opt-in)
+	limits          limits.Limits // set by the command before load
 }
 
 func (f *sourceFlags) register(cmd *cobra.Command, env Env) {
@@ -113,8 +115,9 @@ func (f sourceFlags) load(ctx context.Context, dir, namespace string) ([]*render
 	if err := f.guard(dir); err != nil {
 		return nil, err
 	}
+	ld := renderer.NewLoader(f.limits)
 	if cmp.DetectSource(dir) != cmp.SourceHelm {
-		return renderer.Load(dir)
+		return ld.Load(dir)
 	}
 	set := map[string]string{}
 	for _, kv := range f.helmSet {
@@ -130,6 +133,6 @@ func (f sourceFlags) load(ctx context.Context, dir, namespace string) ([]*render
 	}
 	return renderer.LoadHelm(ctx, dir, renderer.HelmOptions{
 		ReleaseName: name, Namespace: namespace, ValuesFiles: f.helmValuesFiles, Set: set,
-		Root: f.repoRoot, KubeVersion: f.kubeVersion, APIVersions: f.apiVersions,
+		Root: f.repoRoot, KubeVersion: f.kubeVersion, APIVersions: f.apiVersions, Loader: ld,
 	})
 }

@@ -1,6 +1,8 @@
 package renderer
 
 import (
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
+
 	"fmt"
 	"net/url"
 	"os"
@@ -41,7 +43,7 @@ type kustCheck struct {
 func (c *kustCheck) dir(dir, shown string) error {
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return fmt.Errorf("kustomization %s: %w", Quote(shown), err)
+		return fmt.Errorf("kustomization %s: %w", safetext.Clean(shown), err)
 	}
 	if c.seen[real] {
 		return nil
@@ -61,11 +63,11 @@ func (c *kustCheck) dir(dir, shown string) error {
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", Quote(filepath.Join(shown, filepath.Base(file))), err)
+		return fmt.Errorf("reading %s: %w", safetext.Clean(filepath.Join(shown, filepath.Base(file))), err)
 	}
 	var k types.Kustomization
 	if err := yaml.Unmarshal(b, &k); err != nil {
-		return fmt.Errorf("%s: %w", Quote(filepath.Join(shown, filepath.Base(file))), err)
+		return fmt.Errorf("%s: %w", safetext.Clean(filepath.Join(shown, filepath.Base(file))), err)
 	}
 	where := filepath.Join(shown, filepath.Base(file))
 	// Entries that kustomize loads as kustomizations or resource files.
@@ -108,11 +110,11 @@ func (c *kustCheck) dir(dir, shown string) error {
 	files = append(files, k.OpenAPI["path"])
 	for _, f := range files {
 		if !c.allowRemote && isRemote(f) {
-			return fmt.Errorf("%s: %s %w (the operator may allow it: --kustomize-allow-remote, $%s)", Quote(where), Quote(firstLine(f)), ErrRemoteResource, EnvKustomizeAllowRemote)
+			return fmt.Errorf("%s: %s %w (the operator may allow it: --kustomize-allow-remote, $%s)", safetext.Clean(where), safetext.Clean(firstLine(f)), ErrRemoteResource, EnvKustomizeAllowRemote)
 		}
 	}
 	if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 {
-		return fmt.Errorf("%s: helmCharts: vaultcmp does not inflate Helm charts from a kustomization (they are fetched from a chart repository); render the chart as its own app", Quote(where))
+		return fmt.Errorf("%s: helmCharts: vaultcmp does not inflate Helm charts from a kustomization (they are fetched from a chart repository); render the chart as its own app", safetext.Clean(where))
 	}
 	return nil
 }
@@ -128,7 +130,7 @@ func (c *kustCheck) entry(dir, shown, where, field, e string) error {
 		if c.allowRemote {
 			return nil
 		}
-		return fmt.Errorf("%s: %s %s %w (the operator may allow it: --kustomize-allow-remote, $%s)", Quote(where), field, Quote(e), ErrRemoteResource, EnvKustomizeAllowRemote)
+		return fmt.Errorf("%s: %s %s %w (the operator may allow it: --kustomize-allow-remote, $%s)", safetext.Clean(where), field, safetext.Clean(e), ErrRemoteResource, EnvKustomizeAllowRemote)
 	}
 	p := e
 	if !filepath.IsAbs(p) {
@@ -139,10 +141,10 @@ func (c *kustCheck) entry(dir, shown, where, field, e string) error {
 		if c.allowRemote {
 			return nil // kustomize may take it for a remote repository
 		}
-		return fmt.Errorf("%s: %s %s is not a file or directory of the repository (vaultcmp does not fetch remote resources)", Quote(where), field, Quote(e))
+		return fmt.Errorf("%s: %s %s is not a file or directory of the repository (vaultcmp does not fetch remote resources)", safetext.Clean(where), field, safetext.Clean(e))
 	}
 	if !withinReal(c.root, p) {
-		return fmt.Errorf("%s: %s %s %w", Quote(where), field, Quote(e), ErrOutsideRepository)
+		return fmt.Errorf("%s: %s %s %w", safetext.Clean(where), field, safetext.Clean(e), ErrOutsideRepository)
 	}
 	if st.IsDir() {
 		return c.dir(p, filepath.Join(shown, e))

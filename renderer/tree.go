@@ -1,12 +1,13 @@
 package renderer
 
 import (
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
+
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -60,15 +61,15 @@ func (w *treeWalk) resolve(p, shown string) (string, error) {
 					target = filepath.Join(filepath.Dir(p), target)
 				}
 				if !within(w.root, target) {
-					return "", fmt.Errorf("%s %w", Quote(shown), ErrOutsideRepository)
+					return "", fmt.Errorf("%s %w", safetext.Clean(shown), ErrOutsideRepository)
 				}
 				return "", nil
 			}
 		}
-		return "", fmt.Errorf("resolving %s: %w", Quote(shown), err)
+		return "", fmt.Errorf("resolving %s: %w", safetext.Clean(shown), err)
 	}
 	if !within(w.root, real) {
-		return "", fmt.Errorf("%s %w: symlinks may point only inside the repository", Quote(shown), ErrOutsideRepository)
+		return "", fmt.Errorf("%s %w: symlinks may point only inside the repository", safetext.Clean(shown), ErrOutsideRepository)
 	}
 	return real, nil
 }
@@ -83,7 +84,7 @@ func (w *treeWalk) walk(real, shown string) error {
 	}
 	entries, err := os.ReadDir(real)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", Quote(shown), err)
+		return fmt.Errorf("reading %s: %w", safetext.Clean(shown), err)
 	}
 	for _, e := range entries {
 		if w.entries++; w.entries > maxTreeEntries {
@@ -132,15 +133,4 @@ func withinReal(root, p string) bool {
 		return false
 	}
 	return within(root, p)
-}
-
-// Quote makes a name from the repository (a file name, an object name) safe
-// to print: control characters, newlines and escapes are shown escaped, so
-// that nothing in a repository can forge a line of vaultcmp's output.
-func Quote(s string) string {
-	q := strconv.Quote(s)
-	if q[1:len(q)-1] == s && !strings.ContainsAny(s, " \t") {
-		return s
-	}
-	return q
 }

@@ -12,6 +12,9 @@ import (
 	"syscall"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
+	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // Reason classifies a Vault failure by what the user has to do about it.
@@ -32,7 +35,11 @@ const (
 	ReasonCanceled    Reason = "canceled"
 	ReasonCredentials Reason = "credentials"
 	ReasonNotAllowed  Reason = "address not allowed"
+	ReasonLimit       Reason = "limit exceeded"
 )
+
+// maxRemoteText bounds what of a remote error body reaches a message.
+const maxRemoteText = 256
 
 // Error is a failed Vault operation. Its message never holds a secret value:
 // only the operation, address, path, status and Vault's own error strings.
@@ -50,11 +57,11 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", e.Op, e.Path)
+	fmt.Fprintf(&b, "%s %s", e.Op, safetext.Clean(e.Path))
 	if e.Namespace != "" {
-		fmt.Fprintf(&b, " (namespace %s)", e.Namespace)
+		fmt.Fprintf(&b, " (namespace %s)", safetext.Clean(e.Namespace))
 	}
-	fmt.Fprintf(&b, " at %s: ", e.Address)
+	fmt.Fprintf(&b, " at %s: ", safetext.Clean(e.Address))
 	if e.Status != 0 {
 		fmt.Fprintf(&b, "HTTP %d %s", e.Status, http.StatusText(e.Status))
 	} else {
@@ -106,6 +113,8 @@ func (e *Error) Hint() string {
 		return "fix the VaultConnection/VaultAuth settings"
 	case ReasonCanceled:
 		return "the render was interrupted (signal or Argo CD's timeout); run it again"
+	case ReasonLimit:
+		return "the answer is larger than vaultcmp accepts: check that the address is Vault's, or raise the limit named in the message"
 	default:
 		return "Vault answered with an error: check Vault's server log"
 	}
@@ -124,7 +133,7 @@ func cause(err error) string {
 	if errors.As(err, &uerr) {
 		err = uerr.Err
 	}
-	return err.Error()
+	return safetext.Remote(err.Error(), 2*maxRemoteText)
 }
 
 // CredentialError is a failure to get the credential a login needs (a
@@ -147,7 +156,10 @@ func classify(op, address, namespace, path string, err error) *Error {
 	var herr x509.HostnameError
 	var nerr net.Error
 	var derr *net.DNSError
+	var lerr *limits.Error
 	switch {
+	case errors.As(err, &lerr):
+		e.Reason = ReasonLimit
 	case errors.As(err, &credErr):
 		e.Reason = ReasonCredentials
 		e.hint = credErr.Hint
@@ -211,13 +223,13 @@ func cleanMessages(msgs []string) []string {
 	for _, m := range msgs {
 		if !strings.Contains(m, "occurred:") {
 			if m = strings.TrimSpace(m); m != "" {
-				out = append(out, m)
+				out = append(out, safetext.Remote(m, maxRemoteText))
 			}
 			continue
 		}
 		for _, line := range strings.Split(m, "\n") {
 			if item, ok := strings.CutPrefix(strings.TrimSpace(line), "* "); ok {
-				out = append(out, item)
+				out = append(out, safetext.Remote(item, maxRemoteText))
 			}
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // Reader is what the renderer needs from Vault.
@@ -39,6 +41,9 @@ type Options struct {
 	// WrapTransport, when set, wraps the HTTP transport of every client
 	// (tests use it to count or fault requests).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// MaxResponse bounds one response body from Vault (bytes). Default
+	// limits.Default().VaultResponse; -1: no limit. See transport.go.
+	MaxResponse int64
 }
 
 // Stats counts what a Session did.
@@ -52,8 +57,9 @@ type Stats struct {
 // Session holds the clients, logins and reads of one render. It is safe for
 // concurrent use.
 type Session struct {
-	opts Options
-	sem  chan struct{}
+	opts   Options
+	sem    chan struct{}
+	health health // addresses that could not be reached
 
 	mu      sync.Mutex
 	clients map[string]*call[*clientEntry]
@@ -80,6 +86,11 @@ type call[T any] struct {
 func NewSession(opts Options) *Session {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
+	}
+	if opts.MaxResponse == 0 {
+		opts.MaxResponse = limits.Default().VaultResponse
+	} else if opts.MaxResponse < 0 {
+		opts.MaxResponse = 0
 	}
 	if opts.MaxRetries == 0 {
 		opts.MaxRetries = 2
@@ -189,6 +200,8 @@ func (s *Session) newClient(conn Connection) (*api.Client, error) {
 	if s.opts.WrapTransport != nil {
 		cfg.HttpClient.Transport = s.opts.WrapTransport(cfg.HttpClient.Transport)
 	}
+	cfg.HttpClient.Transport = &guardTransport{next: cfg.HttpClient.Transport, health: &s.health, maxResponse: s.opts.MaxResponse}
+	cfg.CheckRetry = retryPolicy
 	c, err := api.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating a Vault client for %s: %w", conn.Address, err)
