@@ -1,8 +1,6 @@
 package renderer
 
 import (
-	"github.com/vaultcmp/vaultcmp/internal/safetext"
-
 	"context"
 	"fmt"
 	"path/filepath"
@@ -16,6 +14,8 @@ import (
 	"helm.sh/helm/v3/pkg/strvals"
 
 	"github.com/vaultcmp/vaultcmp/limits"
+
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
 )
 
 // HelmOptions render a chart as `helm template` does, in-process.

@@ -1,8 +1,6 @@
 package renderer
 
 import (
-	"github.com/vaultcmp/vaultcmp/internal/safetext"
-
 	"fmt"
 	"net/url"
 	"os"
@@ -12,6 +10,8 @@ import (
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
+
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
 )
 
 // ErrRemoteResource is returned for a kustomization that would fetch

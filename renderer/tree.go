@@ -1,14 +1,14 @@
 package renderer
 
 import (
-	"github.com/vaultcmp/vaultcmp/internal/safetext"
-
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
 )
 
 // maxTreeEntries bounds the walk of CheckTree (a repository with more entries
