@@ -13,9 +13,8 @@ import (
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"helm.sh/helm/v3/pkg/strvals"
 
-	"github.com/vaultcmp/vaultcmp/limits"
-
 	"github.com/vaultcmp/vaultcmp/internal/safetext"
+	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // HelmOptions render a chart as `helm template` does, in-process.
