@@ -3,6 +3,8 @@ package kube
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,9 +16,21 @@ import (
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
 
-// Credentials reads from the cluster.
+// Credentials reads from the cluster. Service-account tokens are minted
+// once per (namespace, service account, audiences, expiry) in a process:
+// many identities of one service account (one VaultAuth per role, say) share
+// one TokenRequest.
 type Credentials struct {
 	Client kubernetes.Interface
+
+	mu     sync.Mutex
+	tokens map[string]*tokenCall
+}
+
+type tokenCall struct {
+	done  chan struct{}
+	token string
+	err   error
 }
 
 var _ renderer.Credentials = (*Credentials)(nil)
@@ -30,6 +44,9 @@ func Config() (*rest.Config, error) {
 		return nil, fmt.Errorf("finding the cluster (in-cluster config, KUBECONFIG or ~/.kube/config): %w", err)
 	}
 	cfg.UserAgent = "vaultcmp"
+	// client-go's default (5 QPS, burst 10) throttles an app with many
+	// identities for tens of seconds; the apiserver's own fairness applies.
+	cfg.QPS, cfg.Burst = 50, 100
 	return cfg, nil
 }
 
@@ -51,6 +68,30 @@ func (c *Credentials) CanMintTokens() error { return nil }
 
 // ServiceAccountToken implements renderer.Credentials with a TokenRequest.
 func (c *Credentials) ServiceAccountToken(ctx context.Context, namespace, sa string, audiences []string, exp int64) (string, error) {
+	key := fmt.Sprintf("%s\x00%s\x00%s\x00%d", namespace, sa, strings.Join(audiences, ","), exp)
+	c.mu.Lock()
+	if c.tokens == nil {
+		c.tokens = map[string]*tokenCall{}
+	}
+	call, ok := c.tokens[key]
+	if !ok {
+		call = &tokenCall{done: make(chan struct{})}
+		c.tokens[key] = call
+	}
+	c.mu.Unlock()
+	if !ok {
+		call.token, call.err = c.mintToken(ctx, namespace, sa, audiences, exp)
+		close(call.done)
+	}
+	select {
+	case <-call.done:
+		return call.token, call.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (c *Credentials) mintToken(ctx context.Context, namespace, sa string, audiences []string, exp int64) (string, error) {
 	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: audiences}}
 	if exp > 0 {
 		req.Spec.ExpirationSeconds = &exp
