@@ -30,7 +30,31 @@ func runHostile(t *testing.T, env []string, args ...string) Run {
 
 func runHostileWith(t *testing.T, b Bounds, signal func(*os.Process), env []string, args ...string) Run {
 	t.Helper()
+	return runHostileIn(t, "", b, signal, env, args...)
+}
+
+// generateIn runs `vaultcmp generate` in dir as Argo CD's cmp-server would,
+// with a kubeconfig whose cluster cannot be reached: what is refused here is
+// refused before vaultcmp asks the cluster anything.
+func generateIn(t *testing.T, dir string, env ...string) Run {
+	t.Helper()
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+users: [{name: u, user: {token: not-a-token}}]
+`), 0o600))
+	env = append([]string{"KUBECONFIG=" + kc, "ARGOCD_APP_NAME=hostile", "ARGOCD_APP_NAMESPACE=webapp-ns",
+		"VAULTCMP_TOKEN_CACHE_DIR=" + t.TempDir(), "VAULTCMP_HMAC_KEY=e2e-key"}, env...)
+	return runHostileIn(t, dir, hostileBounds, nil, env, "generate")
+}
+
+func runHostileIn(t *testing.T, dir string, b Bounds, signal func(*os.Process), env []string, args ...string) Run {
+	t.Helper()
 	cmd := exec.Command(vaultcmp, args...)
+	cmd.Dir = dir
 	home := t.TempDir()
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}, env...)
 	r, err := RunBounded(t.Context(), cmd, b, signal)
@@ -97,6 +121,12 @@ func TestHostileYAML(t *testing.T) {
 			refused(t, runHostile(t, env, tc.args...), tc.limit)
 		})
 	}
+	t.Run("generate", func(t *testing.T) {
+		for _, dir := range []string{plain, kust} {
+			refused(t, generateIn(t, dir), "yaml-alias-nodes")
+		}
+		refused(t, generateIn(t, big), "file-size")
+	})
 	t.Run("validate", func(t *testing.T) {
 		for _, dir := range []string{plain, kust} {
 			r := runHostile(t, env, "validate", dir)
@@ -255,6 +285,9 @@ func TestHostileOutput(t *testing.T) {
 		v := runHostile(t, env, "validate", dir)
 		assert.Equal(t, 1, v.Code, "%s", v)
 		assert.Contains(t, v.Stdout, "missing metadata.name")
+		g := generateIn(t, dir)
+		refused(t, g, "")
+		assert.Contains(t, g.Stderr, "missing apiVersion")
 	})
 }
 
@@ -267,6 +300,10 @@ func TestHostileStderr(t *testing.T) {
 	refused(t, r, "")
 	clean(t, r.Stderr)
 	assert.Contains(t, r.Stderr, `"evil\n\x1b[31merror: forged.yaml"`)
+	g := generateIn(t, dir)
+	refused(t, g, "")
+	clean(t, g.Stderr)
+	assert.Contains(t, g.Stderr, `"evil\n\x1b[31merror: forged.yaml"`)
 
 	srv, err := StartCapture(Status)
 	require.NoError(t, err)
