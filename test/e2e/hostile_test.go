@@ -175,6 +175,19 @@ func TestHostileTemplates(t *testing.T) {
 	}
 }
 
+// Row 6: a Helm chart's own template functions are Helm's (no bound of
+// vaultcmp's applies inside them): the memory limit ends the render.
+func TestHostileHelmTemplate(t *testing.T) {
+	dir := writeApp(t, map[string]string{
+		"Chart.yaml": "apiVersion: v2\nname: hb\nversion: 0.1.0\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n" +
+			"  {{- range $i := until 200000000 }}\n  k{{ $i }}: v\n  {{- end }}\n",
+	})
+	r := runHostileIn(t, "", Bounds{Memory: 1 << 30, Wall: 30 * time.Second}, nil, rootEnv(), "render", dir)
+	refused(t, r, "memory")
+	assert.Less(t, r.Elapsed, 15*time.Second)
+}
+
 // Row 6: SIGTERM during template execution ends vaultcmp at once, with a
 // clear message and nothing on stdout.
 func TestHostileSIGTERM(t *testing.T) {
