@@ -46,6 +46,13 @@ It always exits 0, so that an unreadable app never breaks discovery.`,
 }
 
 func discover(env Env, dir string, lim limits.Limits, c *committer) error {
+	src := sourceFlags{allowRemote: envBool(env, renderer.EnvKustomizeAllowRemote)}
+	if be, err := cmp.FromEnviron(env.LookupEnv); err == nil && be.SourcePath != "" {
+		src.repoRoot = repoRoot(dir, be.SourcePath)
+	}
+	if err := src.guard(dir); err != nil {
+		return err
+	}
 	ld := renderer.NewLoader(lim)
 	files, err := cmp.DiscoverWith(dir, ld)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"helm.sh/helm/v3/pkg/strvals"
 
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
 	"github.com/vaultcmp/vaultcmp/limits"
 )
 
@@ -111,8 +112,8 @@ func helmValues(dir string, o HelmOptions) (map[string]any, error) {
 	vals := map[string]any{}
 	for _, f := range o.ValuesFiles {
 		p := filepath.Join(dir, f)
-		if !within(root, p) {
-			return nil, fmt.Errorf("Helm values file %q is outside the repository", f)
+		if !withinReal(root, p) {
+			return nil, fmt.Errorf("Helm values file %s %w", safetext.Clean(f), ErrOutsideRepository)
 		}
 		v, err := chartutil.ReadValuesFile(p)
 		if err != nil {
@@ -144,15 +145,4 @@ func mergeValues(a, b map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-// within tells whether p is root or below it.
-func within(root, p string) bool {
-	ar, err1 := filepath.Abs(root)
-	ap, err2 := filepath.Abs(p)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	rel, err := filepath.Rel(ar, ap)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

@@ -29,6 +29,11 @@ type Options struct {
 	DefaultVaultAddress string
 	// VaultAddress (VAULT_ADDR) replaces every VaultConnection's address.
 	VaultAddress string
+	// CACert is the PEM bundle the operator or the person running render
+	// gave (--vault-cacert, $VAULT_CACERT): the CA of every VaultConnection
+	// without a caCertSecretRef, and what a caCertPath stands for. A file a
+	// manifest names is never read.
+	CACert []byte
 	// VaultToken (VAULT_TOKEN) is used instead of every VaultAuth.
 	VaultToken string
 	// Credentials gives Secret keys and service-account tokens.

@@ -34,6 +34,7 @@ const (
 	ReasonConfig      Reason = "configuration"
 	ReasonCanceled    Reason = "canceled"
 	ReasonCredentials Reason = "credentials"
+	ReasonNotAllowed  Reason = "address not allowed"
 	ReasonLimit       Reason = "limit exceeded"
 )
 
@@ -82,6 +83,8 @@ func (e *Error) Hint() string {
 		return e.hint
 	}
 	switch e.Reason {
+	case ReasonNotAllowed:
+		return "credentials go only to the Vault addresses the operator allowed (" + EnvAllowedVaultAddresses + "): point the VaultConnection at one of them, or ask the operator to add this one"
 	case ReasonCredentials:
 		return "vaultcmp could not get the credential to log in with: see the message"
 	case ReasonForbidden:
@@ -101,7 +104,7 @@ func (e *Error) Hint() string {
 	case ReasonTimeout:
 		return "Vault did not answer in time: check its health and load, or raise the VaultConnection timeout"
 	case ReasonTLS:
-		return "the TLS handshake failed: set the VaultConnection's CA (caCertPath/caCertSecretRef) or tlsServerName"
+		return "the TLS handshake failed: set the VaultConnection's caCertSecretRef (render: --vault-cacert or $VAULT_CACERT) or tlsServerName"
 	case ReasonLogin:
 		return "the login was refused: check the auth role and credentials of the VaultAuth"
 	case ReasonBadRequest:

@@ -32,6 +32,12 @@ type Options struct {
 	// Identity.CacheKey); CacheKeyHMAC keys the credential part of its keys.
 	TokenCache   TokenCache
 	CacheKeyHMAC []byte
+	// AllowList, when set, is the operator's list of Vault addresses
+	// credentials may be sent to: a login or a request with a token to any
+	// other address is refused before it is sent. generate and the companion
+	// always set it (empty: nothing is allowed); render sets it when the
+	// operator gave one.
+	AllowList *AllowList
 	// WrapTransport, when set, wraps the HTTP transport of every client
 	// (tests use it to count or fault requests).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
@@ -177,17 +183,19 @@ func (s *Session) newClient(conn Connection) (*api.Client, error) {
 	}
 	cfg.Address = conn.Address
 	cfg.MaxRetries = s.opts.MaxRetries
+	// vault/api follows a 307 once, token and all, to wherever it points:
+	// a token never follows a redirect here.
+	cfg.DisableRedirects = true
 	if conn.Timeout > 0 {
 		cfg.Timeout = conn.Timeout
 	}
 	tls := &api.TLSConfig{TLSServerName: conn.TLSServerName, Insecure: conn.SkipTLSVerify}
-	if len(conn.CACert) > 0 {
-		tls.CACertBytes = conn.CACert
-	} else {
-		tls.CACert = conn.CACertPath
-	}
+	tls.CACertBytes = conn.CACert
 	if err := cfg.ConfigureTLS(tls); err != nil {
 		return nil, fmt.Errorf("configuring TLS for %s: %w", conn.Address, err)
+	}
+	if s.opts.AllowList != nil {
+		cfg.HttpClient.Transport = allowedOnly{allow: *s.opts.AllowList, next: cfg.HttpClient.Transport}
 	}
 	if s.opts.WrapTransport != nil {
 		cfg.HttpClient.Transport = s.opts.WrapTransport(cfg.HttpClient.Transport)
@@ -212,6 +220,11 @@ func (s *Session) newClient(conn Connection) (*api.Client, error) {
 
 func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clientEntry, error) {
 	conn, a := id.Connection, id.Auth
+	if s.opts.AllowList != nil {
+		if err := s.opts.AllowList.Check(conn.Address); err != nil {
+			return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonNotAllowed, Err: err}
+		}
+	}
 	c, err := s.newClient(conn)
 	if err != nil {
 		return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonConfig, Err: err}
@@ -242,7 +255,7 @@ func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clie
 			return &clientEntry{c: c, cached: true}, nil
 		}
 	}
-	secret, err := s.doLogin(ctx, c, a)
+	secret, err := s.doLogin(ctx, conn, a)
 	if err != nil {
 		return nil, err
 	}
@@ -254,17 +267,15 @@ func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clie
 	return &clientEntry{c: c}, nil
 }
 
-// doLogin sends the login with a token-less clone of c carrying the login headers.
-func (s *Session) doLogin(ctx context.Context, c *api.Client, a Auth) (*api.Secret, error) {
-	conn := c.Address()
-	lc, err := c.Clone()
+// doLogin sends the login with a new token-less client for conn carrying
+// the login headers. (vault/api's Clone would drop DisableRedirects, and
+// pick VAULT_TOKEN from the environment again.)
+func (s *Session) doLogin(ctx context.Context, conn Connection, a Auth) (*api.Secret, error) {
+	lc, err := s.newClient(conn)
 	if err != nil {
-		return nil, fmt.Errorf("cloning the Vault client: %w", err)
+		return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonConfig, Err: err}
 	}
-	// Clone builds a new client, which picks VAULT_TOKEN from the
-	// environment again: the login must carry no token.
-	lc.ClearToken()
-	h := c.Headers()
+	h := lc.Headers()
 	for k, v := range a.Headers {
 		h.Set(k, v)
 	}
@@ -279,10 +290,10 @@ func (s *Session) doLogin(ctx context.Context, c *api.Client, a Auth) (*api.Secr
 	s.logins.Add(1)
 	secret, err := a.Login(ctx, lc)
 	if err != nil {
-		return nil, classify("login", conn, a.Namespace, a.LoginPath(), err)
+		return nil, classify("login", conn.Address, a.Namespace, a.LoginPath(), err)
 	}
 	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
-		return nil, &Error{Op: "login", Address: conn, Namespace: a.Namespace, Path: a.LoginPath(),
+		return nil, &Error{Op: "login", Address: conn.Address, Namespace: a.Namespace, Path: a.LoginPath(),
 			Reason: ReasonLogin, Err: fmt.Errorf("no token in the login response")}
 	}
 	return secret, nil
