@@ -16,10 +16,9 @@ import (
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
 
-// Credentials reads from the cluster. Service-account tokens are minted
-// once per (namespace, service account, audiences, expiry) in a process:
-// many identities of one service account (one VaultAuth per role, say) share
-// one TokenRequest.
+// Credentials reads from the cluster. One Credentials serves one render:
+// it asks for one token per service account, audiences and expiry, however
+// many VaultAuths log in with it.
 type Credentials struct {
 	Client kubernetes.Interface
 
@@ -44,8 +43,8 @@ func Config() (*rest.Config, error) {
 		return nil, fmt.Errorf("finding the cluster (in-cluster config, KUBECONFIG or ~/.kube/config): %w", err)
 	}
 	cfg.UserAgent = "vaultcmp"
-	// client-go's default (5 QPS, burst 10) throttles an app with many
-	// identities for tens of seconds; the apiserver's own fairness applies.
+	// client-go's default (5/s, bursts of 10) makes an app of many service
+	// accounts wait on the client side.
 	cfg.QPS, cfg.Burst = 50, 100
 	return cfg, nil
 }
@@ -66,21 +65,22 @@ func New() (*Credentials, error) {
 // CanMintTokens implements renderer.Credentials.
 func (c *Credentials) CanMintTokens() error { return nil }
 
-// ServiceAccountToken implements renderer.Credentials with a TokenRequest.
+// ServiceAccountToken implements renderer.Credentials with a TokenRequest,
+// once per service account, audiences and expiry.
 func (c *Credentials) ServiceAccountToken(ctx context.Context, namespace, sa string, audiences []string, exp int64) (string, error) {
-	key := fmt.Sprintf("%s\x00%s\x00%s\x00%d", namespace, sa, strings.Join(audiences, ","), exp)
+	key := fmt.Sprintf("%s\x00%s\x00%d\x00%s", namespace, sa, exp, strings.Join(audiences, "\x00"))
 	c.mu.Lock()
 	if c.tokens == nil {
 		c.tokens = map[string]*tokenCall{}
 	}
-	call, ok := c.tokens[key]
-	if !ok {
+	call, found := c.tokens[key]
+	if !found {
 		call = &tokenCall{done: make(chan struct{})}
 		c.tokens[key] = call
 	}
 	c.mu.Unlock()
-	if !ok {
-		call.token, call.err = c.mintToken(ctx, namespace, sa, audiences, exp)
+	if !found {
+		call.token, call.err = c.requestToken(ctx, namespace, sa, audiences, exp)
 		close(call.done)
 	}
 	select {
@@ -91,7 +91,7 @@ func (c *Credentials) ServiceAccountToken(ctx context.Context, namespace, sa str
 	}
 }
 
-func (c *Credentials) mintToken(ctx context.Context, namespace, sa string, audiences []string, exp int64) (string, error) {
+func (c *Credentials) requestToken(ctx context.Context, namespace, sa string, audiences []string, exp int64) (string, error) {
 	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: audiences}}
 	if exp > 0 {
 		req.Spec.ExpirationSeconds = &exp
