@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -48,7 +49,13 @@ It always exits 0, so that an unreadable app never breaks discovery.`,
 func discover(env Env, dir string, lim limits.Limits, c *committer) error {
 	src := sourceFlags{allowRemote: envBool(env, renderer.EnvKustomizeAllowRemote)}
 	if be, err := cmp.FromEnviron(env.LookupEnv); err == nil && be.SourcePath != "" {
-		src.repoRoot = repoRoot(dir, be.SourcePath)
+		// The cmp-server runs discover in the app's directory, as ".":
+		// the repository's root is found from the absolute path.
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("finding the app's directory: %w", err)
+		}
+		src.repoRoot = repoRoot(abs, be.SourcePath)
 	}
 	if err := src.guard(dir); err != nil {
 		return err
