@@ -3,7 +3,6 @@ package plugin
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -49,13 +48,7 @@ It always exits 0, so that an unreadable app never breaks discovery.`,
 func discover(env Env, dir string, lim limits.Limits, c *committer) error {
 	src := sourceFlags{allowRemote: envBool(env, renderer.EnvKustomizeAllowRemote)}
 	if be, err := cmp.FromEnviron(env.LookupEnv); err == nil && be.SourcePath != "" {
-		// The cmp-server runs discover in the app's directory, as ".":
-		// the repository's root is found from the absolute path.
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return fmt.Errorf("finding the app's directory: %w", err)
-		}
-		src.repoRoot = repoRoot(abs, be.SourcePath)
+		src.repoRoot = repoRoot(dir, be.SourcePath) // dir is "." in the cmp-server: repoRoot makes it absolute
 	}
 	if err := src.guard(dir); err != nil {
 		return err

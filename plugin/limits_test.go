@@ -68,24 +68,3 @@ func TestInterruptible(t *testing.T) {
 	assert.Less(t, time.Since(start), time.Second)
 	assert.False(t, <-printed, "the abandoned run must not print")
 }
-
-// The cmp-server runs discover as "." in the app's directory: a kustomization
-// whose Vault objects are in a base elsewhere in the repository
-// (ARGOCD_APP_SOURCE_PATH) is discovered.
-func TestDiscoverBaseElsewhere(t *testing.T) {
-	repo := t.TempDir()
-	vss := "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultStaticSecret\nmetadata: {name: s}\nspec: {type: kv-v2, mount: secret, path: p, destination: {name: s, create: true}}\n"
-	for name, content := range map[string]string{
-		"apps/kbase/s.yaml":                 vss,
-		"apps/kbase/kustomization.yaml":     "resources: [s.yaml]\n",
-		"apps/kustomize/kustomization.yaml": "resources: [../kbase]\n",
-	} {
-		p := filepath.Join(repo, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-	}
-	t.Chdir(filepath.Join(repo, "apps/kustomize"))
-	env, out, errb := testEnv(map[string]string{"ARGOCD_APP_SOURCE_PATH": "apps/kustomize"})
-	assert.Equal(t, ExitOK, Run(t.Context(), []string{"discover"}, env))
-	assert.Equal(t, "kustomization\n", out.String(), errb.String())
-}
