@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -233,4 +234,36 @@ func (pg *Postgres) Stop() {
 		_ = pg.cmd.Process.Kill()
 	}
 	_ = os.RemoveAll(pg.dir)
+}
+
+var shared struct {
+	sync.Mutex
+	pg *Postgres
+}
+
+// SharedPostgres returns the test binary's one PostgreSQL, starting it on
+// first use. TestMain stops it with [StopSharedPostgres]. Tests that share
+// it use role names of their own.
+func SharedPostgres(ctx context.Context) (*Postgres, error) {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.pg != nil {
+		return shared.pg, nil
+	}
+	pg, err := StartPostgres(ctx)
+	if err != nil {
+		return nil, err
+	}
+	shared.pg = pg
+	return pg, nil
+}
+
+// StopSharedPostgres stops the shared PostgreSQL, if it was started.
+func StopSharedPostgres() {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.pg != nil {
+		shared.pg.Stop()
+		shared.pg = nil
+	}
 }

@@ -104,7 +104,8 @@ type PKIEngine struct {
 }
 
 // EnablePKI mounts the PKI engine at mount (max lease TTL 10 years) and
-// generates an internal root CA.
+// generates an internal root CA, the issuer "e2e-root"; on a mount that
+// has it already, it returns that one.
 func (v *VaultServer) EnablePKI(ctx context.Context, mount string) (*PKIEngine, error) {
 	if err := v.mount(ctx, mount, "pki"); err != nil {
 		return nil, err
@@ -112,15 +113,19 @@ func (v *VaultServer) EnablePKI(ctx context.Context, mount string) (*PKIEngine, 
 	if err := v.Client.Sys().TuneMountWithContext(ctx, mount, api.MountConfigInput{MaxLeaseTTL: "87600h"}); err != nil {
 		return nil, fmt.Errorf("tuning %s: %w", mount, err)
 	}
-	s, err := v.Client.Logical().WriteWithContext(ctx, mount+"/root/generate/internal", map[string]any{
-		"common_name": "vaultcmp e2e root CA",
-		"ttl":         "87600h",
-		"key_type":    "ec",
-		"key_bits":    256,
-		"issuer_name": "e2e-root",
-	})
-	if err != nil {
-		return nil, fmt.Errorf("generating the root CA of %s: %w", mount, err)
+	// Mounted before (by another test): keep its root, the default issuer.
+	s, err := v.Client.Logical().ReadWithContext(ctx, mount+"/issuer/e2e-root")
+	if err != nil || s == nil {
+		s, err = v.Client.Logical().WriteWithContext(ctx, mount+"/root/generate/internal", map[string]any{
+			"common_name": "vaultcmp e2e root CA",
+			"ttl":         "87600h",
+			"key_type":    "ec",
+			"key_bits":    256,
+			"issuer_name": "e2e-root",
+		})
+		if err != nil {
+			return nil, fmt.Errorf("generating the root CA of %s: %w", mount, err)
+		}
 	}
 	caPEM, _ := s.Data["certificate"].(string)
 	b, _ := pem.Decode([]byte(caPEM))
