@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -49,6 +50,13 @@ func newAPIClient(conn Connection, cc clientConfig) (*api.Client, error) {
 		// (DefaultConfig's CheckRedirect).
 		cfg.DisableRedirects = true
 		cfg.HttpClient.Transport = redirectGuard{cfg.HttpClient.Transport}
+		cfg.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+			var redir *RedirectError
+			if errors.As(err, &redir) {
+				return false, err // the same redirect would come back
+			}
+			return api.DefaultRetryPolicy(ctx, resp, err)
+		}
 	}
 	c, err := api.NewClient(cfg)
 	if err != nil {

@@ -391,3 +391,14 @@ func TestClientsBounded(t *testing.T) {
 	// s1, s2, s3 log in; s3 is kept; s1 was evicted and logs in again.
 	assert.Equal(t, int64(4), st.Logins)
 }
+
+func TestRedirectNotRetried(t *testing.T) {
+	f := newFakeVault(t, fakeOpts{handler: func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://127.0.0.1:1"+r.URL.Path, http.StatusTemporaryRedirect)
+	}})
+	al, _ := vault.ParseAllowList(f.URL)
+	l := vault.NewLifecycle(vault.LifecycleOptions{AllowList: al, MaxRetries: 3})
+	_, err := l.ReadDynamic(t.Context(), vault.DynamicRequest{Identity: tokenID(f.URL, "tok-1"), Mount: "database", Path: "creds/ro"})
+	vaultErr("read", vault.ReasonRedirect, http.StatusTemporaryRedirect)(t, err)
+	assert.Len(t, f.requests(), 1, "a redirect is final for this request (Retryable tells the caller)")
+}
