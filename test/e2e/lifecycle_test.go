@@ -457,3 +457,46 @@ func TestLeaseDiesWithItsToken(t *testing.T) {
 	require.ErrorAs(t, err, &verr)
 	assert.False(t, vault.Retryable(err), "%v", err)
 }
+
+// TestSealedVaultRetryable: a sealed real Vault is a retryable failure, and
+// nothing else is answered until it is unsealed.
+func TestSealedVaultRetryable(t *testing.T) {
+	ctx := t.Context()
+	v, err := StartVault(ctx)
+	require.NoError(t, err)
+	defer v.Stop()
+	require.NoError(t, v.Client.Sys().SealWithContext(ctx))
+	al, err := vault.ParseAllowList(v.Addr)
+	require.NoError(t, err)
+	lc := vault.NewLifecycle(vault.LifecycleOptions{AllowList: al, MaxRetries: -1})
+	id := &vault.Identity{Connection: vault.Connection{Address: v.Addr}, Auth: vault.TokenAuth(RootToken)}
+	_, err = lc.ReadDynamic(ctx, vault.DynamicRequest{Identity: id, Mount: "database", Path: "creds/" + SeedDBRole})
+	var verr *vault.Error
+	require.ErrorAs(t, err, &verr)
+	assert.Equal(t, vault.ReasonSealed, verr.Reason, err.Error())
+	assert.True(t, vault.Retryable(err))
+}
+
+// TestRenewTokensKeepsLeases: with RenewTokens called from one loop, a
+// lease outlives many TTLs of the token that created it; once the loop
+// stops, the token expires and Vault drops the PostgreSQL role.
+func TestRenewTokensKeepsLeases(t *testing.T) {
+	w := newLifeWorld(t, "life-keepalive", 2*time.Second, time.Minute)
+	require.NoError(t, w.db.Role(t.Context(), "life-long", time.Hour, 24*time.Hour))
+	s := w.creds(t, "life-long")
+	user := s.Data["username"].(string)
+	start := time.Now()
+	for time.Since(start) < 6*time.Second {
+		next, err := w.lc.RenewTokens(t.Context())
+		require.NoError(t, err)
+		require.False(t, next.IsZero())
+		time.Sleep(min(time.Until(next), 500*time.Millisecond))
+	}
+	assert.True(t, w.roleExists(t, user), "the lease outlived three token TTLs")
+	require.NoError(t, w.canLogin(t, s))
+	_, superseded := w.lc.TokenDeadline(w.id, s.TokenGeneration)
+	assert.False(t, superseded)
+	assert.Equal(t, int64(1), w.lc.Stats().Logins)
+	require.Eventually(t, func() bool { return !w.roleExists(t, user) }, 15*time.Second, 250*time.Millisecond,
+		"without renewals the token expires and its lease with it")
+}
