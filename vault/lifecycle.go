@@ -34,6 +34,13 @@ import (
 //     (it may have expired or been revoked) is retried once after a new
 //     login; a 403 after a fresh login is final.
 //
+// An identity is keyed by [Identity.Key], which includes its Auth.Secret:
+// for logins whose credential changes every time (a service-account token
+// from a TokenRequest), fetch it inside Auth.Login and leave Secret empty,
+// so that one identity keeps one client. The Identity first seen for a key
+// is the one used for later logins (RenewTokens): its Login must keep
+// working.
+//
 // Before any credential is sent (a login, or a request carrying a token) the
 // Vault address must pass the operator's [AllowList]; otherwise nothing is
 // sent and the error's Reason is [ReasonNotAllowed]. Redirects are never
@@ -56,7 +63,9 @@ type LifecycleOptions struct {
 	// to. The zero AllowList allows nothing.
 	AllowList AllowList
 	// MaxClients bounds the logged-in clients kept (one per identity).
-	// Default 1024.
+	// Default 1024. The token of an evicted identity is no longer renewed
+	// by RenewTokens (its leases end with it), so set it above the number of
+	// identities that hold leases.
 	MaxClients int
 	// Concurrency bounds the Vault requests in flight. Default 16.
 	Concurrency int
