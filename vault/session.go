@@ -160,7 +160,7 @@ func (s *Session) relogin(ctx context.Context, id *Identity, stale *clientEntry)
 }
 
 func (s *Session) newClient(conn Connection) (*api.Client, error) {
-	return newAPIClient(conn, clientConfig{maxRetries: s.opts.MaxRetries, wrap: s.opts.WrapTransport})
+	return newAPIClient(conn, clientConfig{maxRetries: s.opts.MaxRetries, wrap: s.opts.WrapTransport, noRedirects: true})
 }
 
 func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clientEntry, error) {
