@@ -106,7 +106,7 @@ func (w *lifeWorld) roleExists(t *testing.T, user string) bool {
 
 func TestDynamicDatabaseCredentials(t *testing.T) {
 	w := newLifeWorld(t, "life-db", time.Hour, 0)
-	const ttl, maxTTL = 3 * time.Second, 8 * time.Second
+	const ttl, maxTTL = 4 * time.Second, 10 * time.Second
 	require.NoError(t, w.db.Role(t.Context(), SeedDBRole, ttl, maxTTL))
 
 	start := time.Now()
@@ -481,12 +481,12 @@ func TestSealedVaultRetryable(t *testing.T) {
 // lease outlives many TTLs of the token that created it; once the loop
 // stops, the token expires and Vault drops the PostgreSQL role.
 func TestRenewTokensKeepsLeases(t *testing.T) {
-	w := newLifeWorld(t, "life-keepalive", 2*time.Second, time.Minute)
+	w := newLifeWorld(t, "life-keepalive", 3*time.Second, time.Minute)
 	require.NoError(t, w.db.Role(t.Context(), "life-long", time.Hour, 24*time.Hour))
 	s := w.creds(t, "life-long")
 	user := s.Data["username"].(string)
 	start := time.Now()
-	for time.Since(start) < 6*time.Second {
+	for time.Since(start) < 7*time.Second {
 		next, err := w.lc.RenewTokens(t.Context())
 		require.NoError(t, err)
 		require.False(t, next.IsZero())
