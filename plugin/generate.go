@@ -25,7 +25,9 @@ logging in to Vault as the app's own service accounts (a TokenRequest in the
 destination namespace). VAULT_ADDR and VAULT_TOKEN are ignored: one identity
 for all apps is what vaultcmp avoids. Vault tokens are cached in
 $VAULTCMP_TOKEN_CACHE_DIR (default: the user cache directory) until they near
-expiry.`,
+expiry. Credentials go only to the Vault addresses in
+$VAULTCMP_ALLOWED_VAULT_ADDRESSES (or --allowed-vault-address): unset, none
+leaves.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			be, err := cmp.FromEnviron(env.LookupEnv)
@@ -61,7 +63,7 @@ expiry.`,
 				source: sourceFlags{
 					namespace: be.Namespace, helmReleaseName: release, helmValuesFiles: be.Params.HelmValuesFiles,
 					helmSet: setList(be.Params.HelmParameters), kubeVersion: be.KubeVersion, apiVersions: be.APIVersions,
-					repoRoot: repoRoot(dir, be.SourcePath),
+					repoRoot: repoRoot(dir, be.SourcePath), allowRemote: envBool(env, renderer.EnvKustomizeAllowRemote),
 				},
 				opts: renderer.Options{
 					Namespace:           be.Namespace,
@@ -70,7 +72,8 @@ expiry.`,
 					Delivery:            be.Params.Delivery,
 					Tenancy:             true,
 				},
-				cache: &vault.FileTokenCache{Dir: cacheDir},
+				cache:            &vault.FileTokenCache{Dir: cacheDir},
+				requireAllowList: true,
 			})
 		},
 	}

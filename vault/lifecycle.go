@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // Lifecycle is a long-lived Vault client for one process (the companion).
@@ -76,6 +78,9 @@ type LifecycleOptions struct {
 	// WrapTransport, when set, wraps the HTTP transport of every client
 	// (tests use it to count or fault requests).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// MaxResponse bounds one response body from Vault (bytes). Default
+	// limits.Default().VaultResponse; -1: no limit.
+	MaxResponse int64
 	// Now is the clock deciding when a token is renewed. Default time.Now.
 	Now func() time.Time
 }
@@ -124,6 +129,11 @@ func NewLifecycle(opts LifecycleOptions) *Lifecycle {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxResponse == 0 {
+		opts.MaxResponse = limits.Default().VaultResponse
+	} else if opts.MaxResponse < 0 {
+		opts.MaxResponse = 0
 	}
 	return &Lifecycle{
 		opts:    opts,
@@ -340,6 +350,13 @@ func (l *Lifecycle) renewToken(ctx context.Context, e *lcEntry) bool {
 	return ttl >= e.firstTTL/3
 }
 
+// newClient is a token-less client for conn whose transport also refuses
+// any address the AllowList does not hold.
+func (l *Lifecycle) newClient(conn Connection) (*api.Client, error) {
+	return newAPIClient(conn, clientConfig{maxRetries: l.opts.MaxRetries, wrap: l.opts.WrapTransport,
+		allow: &l.opts.AllowList, maxResponse: l.opts.MaxResponse})
+}
+
 // generations numbers tokens across identities and evictions.
 var generations atomic.Uint64
 
@@ -350,7 +367,7 @@ func (l *Lifecycle) login(ctx context.Context, e *lcEntry) error {
 	if err := l.allowed("login", a.Namespace, a.LoginPath(), e.id); err != nil {
 		return err
 	}
-	c, err := newAPIClient(conn, clientConfig{maxRetries: l.opts.MaxRetries, wrap: l.opts.WrapTransport, noRedirects: true})
+	c, err := l.newClient(conn)
 	if err != nil {
 		return &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonConfig, Err: err}
 	}
@@ -370,7 +387,13 @@ func (l *Lifecycle) login(ctx context.Context, e *lcEntry) error {
 	}
 	l.requests.Add(1)
 	l.logins.Add(1)
-	secret, err := sendLogin(ctx, c, a)
+	var secret *api.Secret
+	lc, err := l.newClient(conn)
+	if err == nil {
+		secret, err = sendLogin(ctx, lc, a)
+	} else {
+		err = &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonConfig, Err: err}
+	}
 	l.release()
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -321,69 +320,43 @@ func rootIdentity() *vault.Identity {
 	return &vault.Identity{Connection: vault.Connection{Address: vaultSrv.Addr}, Auth: vault.TokenAuth(RootToken)}
 }
 
-// captureServer counts the requests it gets and whether they carried a
-// Vault token.
-type captureServer struct {
-	URL            string
-	count, tokened atomic.Int64
-	srv            *http.Server
-}
-
-func newCapture(t *testing.T, host string, h http.HandlerFunc) *captureServer {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	c := &captureServer{URL: "http://" + host + ":" + strings.Split(l.Addr().String(), ":")[1]}
-	c.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.count.Add(1)
-		if r.Header.Get("X-Vault-Token") != "" {
-			c.tokened.Add(1)
-		}
-		if h != nil {
-			h(w, r)
-			return
-		}
-		w.WriteHeader(http.StatusForbidden)
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = c.srv.Serve(l) }()
-	t.Cleanup(func() { _ = c.srv.Close() })
-	return c
-}
-
 func TestNoCredentialLeavesForAnotherHost(t *testing.T) {
 	w := newLifeWorld(t, "life-allow", time.Hour, 0)
-	capture := newCapture(t, "127.0.0.1", nil)
 	roleID, secretID, err := vaultSrv.AppRole(t.Context(), "life-allow", companionPolicy, time.Hour, 0)
 	require.NoError(t, err)
+	auths := []vault.Auth{vault.TokenAuth(RootToken), vault.AppRoleAuth("approle", roleID, secretID)}
 	t.Run("address not in the allow-list: nothing is sent", func(t *testing.T) {
-		for _, auth := range []vault.Auth{vault.TokenAuth(RootToken), vault.AppRoleAuth("approle", roleID, secretID)} {
-			id := &vault.Identity{Connection: vault.Connection{Address: capture.URL}, Auth: auth}
+		attacker := capture(t, Echo)
+		for _, auth := range auths {
+			id := &vault.Identity{Connection: vault.Connection{Address: attacker.Addr}, Auth: auth}
 			_, err := w.lc.ReadDynamic(t.Context(), vault.DynamicRequest{Identity: id, Mount: "database", Path: "creds/" + SeedDBRole})
 			var verr *vault.Error
 			require.ErrorAs(t, err, &verr)
 			assert.Equal(t, vault.ReasonNotAllowed, verr.Reason)
 			assert.False(t, vault.Retryable(err))
 			assert.NotContains(t, err.Error(), secretID)
+			_, err = w.lc.RenewLease(t.Context(), id, "database/creds/x/y", time.Minute)
+			require.ErrorAs(t, err, &verr)
+			assert.Equal(t, vault.ReasonNotAllowed, verr.Reason)
 		}
-		assert.Zero(t, capture.count.Load(), "the capture server got no request")
+		nothingReached(t, attacker)
 	})
-	t.Run("a 307 to another host is not followed", func(t *testing.T) {
-		other := newCapture(t, "localhost", nil)
-		redirector := newCapture(t, "127.0.0.1", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
-		})
-		al, err := vault.ParseAllowList(redirector.URL, other.URL)
+	t.Run("a 307 to another host is not followed, even to an allowed one", func(t *testing.T) {
+		attacker := capture(t, Echo)
+		redirector := capture(t, Echo)
+		redirector.SetRedirect(attacker.Addr)
+		al, err := vault.ParseAllowList(redirector.Addr, attacker.Addr)
 		require.NoError(t, err)
 		lc := vault.NewLifecycle(vault.LifecycleOptions{AllowList: al})
-		for _, auth := range []vault.Auth{vault.TokenAuth(RootToken), vault.AppRoleAuth("approle", roleID, secretID)} {
-			id := &vault.Identity{Connection: vault.Connection{Address: redirector.URL}, Auth: auth}
+		for _, auth := range auths {
+			id := &vault.Identity{Connection: vault.Connection{Address: redirector.Addr}, Auth: auth}
 			_, err := lc.ReadDynamic(t.Context(), vault.DynamicRequest{Identity: id, Mount: "database", Path: "creds/" + SeedDBRole})
 			var verr *vault.Error
 			require.ErrorAs(t, err, &verr)
 			assert.Equal(t, vault.ReasonRedirect, verr.Reason, err.Error())
 		}
-		assert.Positive(t, redirector.count.Load())
-		assert.Zero(t, other.count.Load(), "nothing followed the redirect")
+		assert.Len(t, redirector.Requests(), 2, "one request each (the login, the read), not retried")
+		nothingReached(t, attacker)
 	})
 }
 
