@@ -35,6 +35,9 @@ type Limits struct {
 	OutputSize int64
 	// Deadline bounds one render, from start to the last byte printed.
 	Deadline time.Duration
+	// Memory bounds the memory the Go runtime holds for the process
+	// (bytes), checked every 20 ms: the last bound, for what the others miss.
+	Memory int64
 }
 
 // Name identifies one limit.
@@ -52,6 +55,7 @@ const (
 	VaultResponse  Name = "vault-response"
 	OutputSize     Name = "output-size"
 	Deadline       Name = "deadline"
+	Memory         Name = "memory"
 )
 
 // Kind is how a limit's value is written.
@@ -162,6 +166,8 @@ var Specs = []Spec{
 		Help: "the YAML printed on stdout", field: func(l *Limits) *int64 { return &l.OutputSize }},
 	{Name: Deadline, Env: "VAULTCMP_MAX_DEADLINE", Kind: Duration, Default: int64(45 * time.Second),
 		Help: "one render, below Argo CD's 60s exec timeout", durF: func(l *Limits) *time.Duration { return &l.Deadline }},
+	{Name: Memory, Env: "VAULTCMP_MAX_MEMORY", Kind: Bytes, Default: 384 * mib,
+		Help: "the memory of the process (for a sidecar with a 512MiB memory limit)", field: func(l *Limits) *int64 { return &l.Memory }},
 }
 
 // Lookup returns the spec of name.

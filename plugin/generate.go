@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/vaultcmp/vaultcmp/cmp"
 	"github.com/vaultcmp/vaultcmp/kube"
@@ -41,6 +43,9 @@ leaves.`,
 			if err != nil {
 				return &exitError{code: ExitProblems, err: err}
 			}
+			// client-go's own log lines (throttling, retries) would reach
+			// Argo CD's UI through stderr: generate reports what matters.
+			klog.SetLogger(logr.Discard())
 			creds, err := kube.New()
 			if err != nil {
 				return &exitError{code: ExitProblems, err: err}

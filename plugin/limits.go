@@ -64,14 +64,17 @@ func (v *limitValue) Type() string {
 	return "count"
 }
 
-// withDeadline bounds a render by lim.Deadline; the context's cause names
-// the limit.
+// withDeadline bounds a render by lim.Deadline and lim.Memory; the
+// context's cause names the limit.
 func withDeadline(ctx context.Context, lim limits.Limits) (context.Context, context.CancelFunc) {
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	watchMemory(ctx, cancelCause, lim.Memory)
 	if lim.Deadline <= 0 {
-		return context.WithCancel(ctx)
+		return ctx, func() { cancelCause(nil) }
 	}
-	return context.WithTimeoutCause(ctx, lim.Deadline,
+	ctx, cancel := context.WithTimeoutCause(ctx, lim.Deadline,
 		limits.Exceeded(limits.Deadline, int64(lim.Deadline), "the render"))
+	return ctx, func() { cancel(); cancelCause(nil) }
 }
 
 // orNoLimit maps "no limit" (0) to vault.Options' -1.

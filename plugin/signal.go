@@ -53,7 +53,11 @@ func interruptible(ctx context.Context, work func(c *committer) error) error {
 		return err
 	case <-ctx.Done():
 	}
-	t := time.NewTimer(grace)
+	g := grace
+	if isMemoryLimit(ctx) {
+		g = 0
+	}
+	t := time.NewTimer(g)
 	defer t.Stop()
 	select {
 	case err := <-res:

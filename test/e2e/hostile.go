@@ -47,8 +47,8 @@ func (r Run) String() string {
 }
 
 // RunBounded starts cmd and kills it when it goes above b. signal, when
-// non-nil, is called once the process has started (a test sends SIGTERM from
-// it). cmd's Stdout and Stderr must be unset.
+// non-nil, runs in its own goroutine once the process has started (a test
+// sends SIGTERM from it). cmd's Stdout and Stderr must be unset.
 func RunBounded(ctx context.Context, cmd *exec.Cmd, b Bounds, signal func(p *os.Process)) (Run, error) {
 	if b.Memory == 0 {
 		b.Memory = 512 << 20
@@ -65,7 +65,7 @@ func RunBounded(ctx context.Context, cmd *exec.Cmd, b Bounds, signal func(p *os.
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	if signal != nil {
-		signal(cmd.Process)
+		go signal(cmd.Process)
 	}
 	var r Run
 	tick := time.NewTicker(20 * time.Millisecond)

@@ -30,7 +30,31 @@ func runHostile(t *testing.T, env []string, args ...string) Run {
 
 func runHostileWith(t *testing.T, b Bounds, signal func(*os.Process), env []string, args ...string) Run {
 	t.Helper()
+	return runHostileIn(t, "", b, signal, env, args...)
+}
+
+// generateIn runs `vaultcmp generate` in dir as Argo CD's cmp-server would,
+// with a kubeconfig whose cluster cannot be reached: what is refused here is
+// refused before vaultcmp asks the cluster anything.
+func generateIn(t *testing.T, dir string, env ...string) Run {
+	t.Helper()
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+users: [{name: u, user: {token: not-a-token}}]
+`), 0o600))
+	env = append([]string{"KUBECONFIG=" + kc, "ARGOCD_APP_NAME=hostile", "ARGOCD_APP_NAMESPACE=webapp-ns",
+		"VAULTCMP_TOKEN_CACHE_DIR=" + t.TempDir(), "VAULTCMP_HMAC_KEY=e2e-key"}, env...)
+	return runHostileIn(t, dir, hostileBounds, nil, env, "generate")
+}
+
+func runHostileIn(t *testing.T, dir string, b Bounds, signal func(*os.Process), env []string, args ...string) Run {
+	t.Helper()
 	cmd := exec.Command(vaultcmp, args...)
+	cmd.Dir = dir
 	home := t.TempDir()
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}, env...)
 	r, err := RunBounded(t.Context(), cmd, b, signal)
@@ -91,12 +115,18 @@ func TestHostileYAML(t *testing.T) {
 		{"render kustomize", []string{"render", kust}, "yaml-alias-nodes"},
 		{"render depth", []string{"render", deep}, "yaml-depth"},
 		{"render file size", []string{"render", big}, "file-size"},
-		{"render input size", []string{"render", "--max-input-size=1KiB", kust}, "input-size"},
+		{"render input size", []string{"render", "--max-input-size=300", kust}, "input-size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			refused(t, runHostile(t, env, tc.args...), tc.limit)
 		})
 	}
+	t.Run("generate", func(t *testing.T) {
+		for _, dir := range []string{plain, kust} {
+			refused(t, generateIn(t, dir), "yaml-alias-nodes")
+		}
+		refused(t, generateIn(t, big), "file-size")
+	})
 	t.Run("validate", func(t *testing.T) {
 		for _, dir := range []string{plain, kust} {
 			r := runHostile(t, env, "validate", dir)
@@ -145,6 +175,19 @@ func TestHostileTemplates(t *testing.T) {
 	}
 }
 
+// Row 6: a Helm chart's own template functions are Helm's (no bound of
+// vaultcmp's applies inside them): the memory limit ends the render.
+func TestHostileHelmTemplate(t *testing.T) {
+	dir := writeApp(t, map[string]string{
+		"Chart.yaml": "apiVersion: v2\nname: hb\nversion: 0.1.0\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n" +
+			"  {{- range $i := until 200000000 }}\n  k{{ $i }}: v\n  {{- end }}\n",
+	})
+	r := runHostileIn(t, "", Bounds{Memory: 1 << 30, Wall: 30 * time.Second}, nil, rootEnv(), "render", dir)
+	refused(t, r, "memory")
+	assert.Less(t, r.Elapsed, 15*time.Second)
+}
+
 // Row 6: SIGTERM during template execution ends vaultcmp at once, with a
 // clear message and nothing on stdout.
 func TestHostileSIGTERM(t *testing.T) {
@@ -157,7 +200,7 @@ func TestHostileSIGTERM(t *testing.T) {
 	}, rootEnv("VAULTCMP_MAX_TEMPLATE_TIME=10m", "VAULTCMP_MAX_DEADLINE=10m"), "render", dir)
 	exited := time.Now()
 	refused(t, r, "")
-	assert.Contains(t, r.Stderr, "interrupted")
+	assert.Contains(t, r.Stderr, "terminated signal received: nothing rendered; 1 object was still waiting for Vault or templates: t.yaml: VaultStaticSecret spin")
 	assert.Less(t, exited.Sub(sent), 2*time.Second, "vaultcmp took too long to honour SIGTERM")
 }
 
@@ -215,7 +258,7 @@ func TestHostileOutput(t *testing.T) {
 	kv := vaultSrv.Client.KVv2("secret")
 	_, err := kv.Put(ctx, "hostile/keys", map[string]any{"bad key!": "v1", "../escape": "v2", "": "v3", "ok": "v4"})
 	require.NoError(t, err)
-	_, err = kv.Put(ctx, "hostile/big", map[string]any{"big": strings.Repeat("b", 2<<20)})
+	_, err = kv.Put(ctx, "hostile/big", map[string]any{"big": strings.Repeat("b", 1500<<10)})
 	require.NoError(t, err)
 	_, err = kv.Put(ctx, "hostile/huge", map[string]any{"huge": strings.Repeat("h", 20<<20)})
 	require.NoError(t, err)
@@ -255,6 +298,9 @@ func TestHostileOutput(t *testing.T) {
 		v := runHostile(t, env, "validate", dir)
 		assert.Equal(t, 1, v.Code, "%s", v)
 		assert.Contains(t, v.Stdout, "missing metadata.name")
+		g := generateIn(t, dir)
+		refused(t, g, "")
+		assert.Contains(t, g.Stderr, "missing apiVersion")
 	})
 }
 
@@ -267,6 +313,10 @@ func TestHostileStderr(t *testing.T) {
 	refused(t, r, "")
 	clean(t, r.Stderr)
 	assert.Contains(t, r.Stderr, `"evil\n\x1b[31merror: forged.yaml"`)
+	g := generateIn(t, dir)
+	refused(t, g, "")
+	clean(t, g.Stderr)
+	assert.Contains(t, g.Stderr, `"evil\n\x1b[31merror: forged.yaml"`)
 
 	srv, err := StartCapture(Status)
 	require.NoError(t, err)
