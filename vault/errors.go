@@ -36,6 +36,8 @@ const (
 	ReasonCredentials Reason = "credentials"
 	ReasonNotAllowed  Reason = "address not allowed"
 	ReasonLimit       Reason = "limit exceeded"
+	ReasonRateLimited Reason = "rate limited"
+	ReasonRedirect    Reason = "redirect not followed"
 )
 
 // maxRemoteText bounds what of a remote error body reaches a message.
@@ -111,6 +113,10 @@ func (e *Error) Hint() string {
 		return "Vault rejected the request: check the object's parameters"
 	case ReasonConfig:
 		return "fix the VaultConnection/VaultAuth settings"
+	case ReasonRateLimited:
+		return "Vault's rate limit quota was reached: it is retried later"
+	case ReasonRedirect:
+		return "Vault redirected the request (a standby node?): point the VaultConnection at the active node or a load balancer"
 	case ReasonCanceled:
 		return "the render was interrupted (signal or Argo CD's timeout); run it again"
 	case ReasonLimit:
@@ -156,8 +162,13 @@ func classify(op, address, namespace, path string, err error) *Error {
 	var herr x509.HostnameError
 	var nerr net.Error
 	var derr *net.DNSError
+	var redir *RedirectError
 	var lerr *limits.Error
 	switch {
+	case errors.As(err, &redir):
+		e.Reason = ReasonRedirect
+		e.Status = redir.Status
+		e.Messages = []string{"redirect to " + redir.Location + " not followed"}
 	case errors.As(err, &lerr):
 		e.Reason = ReasonLimit
 	case errors.As(err, &credErr):
@@ -190,6 +201,8 @@ func reasonFor(op string, status int, msgs []string) Reason {
 		return ReasonForbidden
 	case status == http.StatusNotFound:
 		return ReasonNotFound
+	case status == http.StatusTooManyRequests:
+		return ReasonRateLimited
 	case status == http.StatusServiceUnavailable && containsAny(msgs, "sealed"):
 		return ReasonSealed
 	case status == http.StatusBadRequest && op == "login":

@@ -177,45 +177,13 @@ func (s *Session) relogin(ctx context.Context, id *Identity, stale *clientEntry)
 }
 
 func (s *Session) newClient(conn Connection) (*api.Client, error) {
-	cfg := api.DefaultConfig()
-	if cfg.Error != nil {
-		return nil, fmt.Errorf("reading Vault client defaults: %w", cfg.Error)
-	}
-	cfg.Address = conn.Address
-	cfg.MaxRetries = s.opts.MaxRetries
-	// vault/api follows a 307 once, token and all, to wherever it points:
-	// a token never follows a redirect here.
-	cfg.DisableRedirects = true
-	if conn.Timeout > 0 {
-		cfg.Timeout = conn.Timeout
-	}
-	tls := &api.TLSConfig{TLSServerName: conn.TLSServerName, Insecure: conn.SkipTLSVerify}
-	tls.CACertBytes = conn.CACert
-	if err := cfg.ConfigureTLS(tls); err != nil {
-		return nil, fmt.Errorf("configuring TLS for %s: %w", conn.Address, err)
-	}
-	if s.opts.AllowList != nil {
-		cfg.HttpClient.Transport = allowedOnly{allow: *s.opts.AllowList, next: cfg.HttpClient.Transport}
-	}
-	if s.opts.WrapTransport != nil {
-		cfg.HttpClient.Transport = s.opts.WrapTransport(cfg.HttpClient.Transport)
-	}
-	cfg.HttpClient.Transport = &guardTransport{next: cfg.HttpClient.Transport, health: &s.health, maxResponse: s.opts.MaxResponse}
-	cfg.CheckRetry = retryPolicy
-	c, err := api.NewClient(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("creating a Vault client for %s: %w", conn.Address, err)
-	}
-	// vault/api picks VAULT_TOKEN and VAULT_NAMESPACE from the environment;
-	// the identity alone decides both here.
-	c.ClearToken()
-	c.ClearNamespace()
-	h := http.Header{}
-	for k, v := range conn.Headers {
-		h.Set(k, v)
-	}
-	c.SetHeaders(h)
-	return c, nil
+	return newAPIClient(conn, clientConfig{
+		maxRetries:  s.opts.MaxRetries,
+		wrap:        s.opts.WrapTransport,
+		allow:       s.opts.AllowList,
+		health:      &s.health,
+		maxResponse: s.opts.MaxResponse,
+	})
 }
 
 func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clientEntry, error) {
@@ -267,36 +235,19 @@ func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clie
 	return &clientEntry{c: c}, nil
 }
 
-// doLogin sends the login with a new token-less client for conn carrying
-// the login headers. (vault/api's Clone would drop DisableRedirects, and
-// pick VAULT_TOKEN from the environment again.)
+// doLogin sends the login with a new token-less client for conn (see
+// sendLogin), within the concurrency bound.
 func (s *Session) doLogin(ctx context.Context, conn Connection, a Auth) (*api.Secret, error) {
 	lc, err := s.newClient(conn)
 	if err != nil {
 		return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonConfig, Err: err}
-	}
-	h := lc.Headers()
-	for k, v := range a.Headers {
-		h.Set(k, v)
-	}
-	lc.SetHeaders(h)
-	if a.Namespace != "" {
-		lc.SetNamespace(a.Namespace)
 	}
 	if err := s.acquire(ctx); err != nil {
 		return nil, err
 	}
 	defer s.release()
 	s.logins.Add(1)
-	secret, err := a.Login(ctx, lc)
-	if err != nil {
-		return nil, classify("login", conn.Address, a.Namespace, a.LoginPath(), err)
-	}
-	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
-		return nil, &Error{Op: "login", Address: conn.Address, Namespace: a.Namespace, Path: a.LoginPath(),
-			Reason: ReasonLogin, Err: fmt.Errorf("no token in the login response")}
-	}
-	return secret, nil
+	return sendLogin(ctx, lc, a)
 }
 
 // ReadKV reads one KV secret, once per identical request.

@@ -70,12 +70,14 @@ type guardTransport struct {
 
 func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	addr := req.URL.Scheme + "://" + req.URL.Host
-	if err := t.health.get(addr); err != nil {
-		return nil, &DownError{Address: addr, Err: err}
+	if t.health != nil {
+		if err := t.health.get(addr); err != nil {
+			return nil, &DownError{Address: addr, Err: err}
+		}
 	}
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
-		if req.Context().Err() == nil && isConnectError(err) {
+		if t.health != nil && req.Context().Err() == nil && isConnectError(err) {
 			t.health.mark(addr, err)
 		}
 		return nil, err
