@@ -31,6 +31,9 @@ const (
 	ReasonConfig      Reason = "configuration"
 	ReasonCanceled    Reason = "canceled"
 	ReasonCredentials Reason = "credentials"
+	ReasonRateLimited Reason = "rate limited"
+	ReasonNotAllowed  Reason = "address not allowed"
+	ReasonRedirect    Reason = "redirect not followed"
 )
 
 // Error is a failed Vault operation. Its message never holds a secret value:
@@ -101,6 +104,12 @@ func (e *Error) Hint() string {
 		return "Vault rejected the request: check the object's parameters"
 	case ReasonConfig:
 		return "fix the VaultConnection/VaultAuth settings"
+	case ReasonRateLimited:
+		return "Vault's rate limit quota was reached: it is retried later"
+	case ReasonNotAllowed:
+		return "point the VaultConnection at a Vault address the operator allows, or ask the operator to add it to " + EnvAllowedVaultAddresses
+	case ReasonRedirect:
+		return "Vault redirected the request (a standby node?): point the VaultConnection at the active node or a load balancer"
 	case ReasonCanceled:
 		return "the render was interrupted (signal or Argo CD's timeout); run it again"
 	default:
@@ -144,7 +153,12 @@ func classify(op, address, namespace, path string, err error) *Error {
 	var herr x509.HostnameError
 	var nerr net.Error
 	var derr *net.DNSError
+	var redir *RedirectError
 	switch {
+	case errors.As(err, &redir):
+		e.Reason = ReasonRedirect
+		e.Status = redir.Status
+		e.Messages = []string{"redirect to " + redir.Location + " not followed"}
 	case errors.As(err, &credErr):
 		e.Reason = ReasonCredentials
 		e.hint = credErr.Hint
@@ -175,6 +189,8 @@ func reasonFor(op string, status int, msgs []string) Reason {
 		return ReasonForbidden
 	case status == http.StatusNotFound:
 		return ReasonNotFound
+	case status == http.StatusTooManyRequests:
+		return ReasonRateLimited
 	case status == http.StatusServiceUnavailable && containsAny(msgs, "sealed"):
 		return ReasonSealed
 	case status == http.StatusBadRequest && op == "login":

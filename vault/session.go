@@ -160,41 +160,7 @@ func (s *Session) relogin(ctx context.Context, id *Identity, stale *clientEntry)
 }
 
 func (s *Session) newClient(conn Connection) (*api.Client, error) {
-	cfg := api.DefaultConfig()
-	if cfg.Error != nil {
-		return nil, fmt.Errorf("reading Vault client defaults: %w", cfg.Error)
-	}
-	cfg.Address = conn.Address
-	cfg.MaxRetries = s.opts.MaxRetries
-	if conn.Timeout > 0 {
-		cfg.Timeout = conn.Timeout
-	}
-	tls := &api.TLSConfig{TLSServerName: conn.TLSServerName, Insecure: conn.SkipTLSVerify}
-	if len(conn.CACert) > 0 {
-		tls.CACertBytes = conn.CACert
-	} else {
-		tls.CACert = conn.CACertPath
-	}
-	if err := cfg.ConfigureTLS(tls); err != nil {
-		return nil, fmt.Errorf("configuring TLS for %s: %w", conn.Address, err)
-	}
-	if s.opts.WrapTransport != nil {
-		cfg.HttpClient.Transport = s.opts.WrapTransport(cfg.HttpClient.Transport)
-	}
-	c, err := api.NewClient(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("creating a Vault client for %s: %w", conn.Address, err)
-	}
-	// vault/api picks VAULT_TOKEN and VAULT_NAMESPACE from the environment;
-	// the identity alone decides both here.
-	c.ClearToken()
-	c.ClearNamespace()
-	h := http.Header{}
-	for k, v := range conn.Headers {
-		h.Set(k, v)
-	}
-	c.SetHeaders(h)
-	return c, nil
+	return newAPIClient(conn, clientConfig{maxRetries: s.opts.MaxRetries, wrap: s.opts.WrapTransport})
 }
 
 func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clientEntry, error) {
@@ -241,38 +207,14 @@ func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clie
 	return &clientEntry{c: c}, nil
 }
 
-// doLogin sends the login with a token-less clone of c carrying the login headers.
+// doLogin sends the login (see sendLogin), within the concurrency bound.
 func (s *Session) doLogin(ctx context.Context, c *api.Client, a Auth) (*api.Secret, error) {
-	conn := c.Address()
-	lc, err := c.Clone()
-	if err != nil {
-		return nil, fmt.Errorf("cloning the Vault client: %w", err)
-	}
-	// Clone builds a new client, which picks VAULT_TOKEN from the
-	// environment again: the login must carry no token.
-	lc.ClearToken()
-	h := c.Headers()
-	for k, v := range a.Headers {
-		h.Set(k, v)
-	}
-	lc.SetHeaders(h)
-	if a.Namespace != "" {
-		lc.SetNamespace(a.Namespace)
-	}
 	if err := s.acquire(ctx); err != nil {
 		return nil, err
 	}
 	defer s.release()
 	s.logins.Add(1)
-	secret, err := a.Login(ctx, lc)
-	if err != nil {
-		return nil, classify("login", conn, a.Namespace, a.LoginPath(), err)
-	}
-	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
-		return nil, &Error{Op: "login", Address: conn, Namespace: a.Namespace, Path: a.LoginPath(),
-			Reason: ReasonLogin, Err: fmt.Errorf("no token in the login response")}
-	}
-	return secret, nil
+	return sendLogin(ctx, c, a)
 }
 
 // ReadKV reads one KV secret, once per identical request.
