@@ -101,4 +101,3 @@ func renderNamespace(args []string) string {
 	}
 	return ""
 }
-
