@@ -88,7 +88,13 @@ func (l *Lifecycle) ReadDynamic(ctx context.Context, req DynamicRequest) (*Dynam
 		return nil, err
 	}
 	if s == nil || s.Data == nil {
-		return nil, &Error{Op: op, Address: req.Identity.Connection.Address, Namespace: req.Namespace, Path: p, Status: http.StatusOK,
+		// vault/api answers nil for a 404 without errors (a read) or a 204
+		// (a write).
+		status := http.StatusNotFound
+		if write {
+			status = http.StatusNoContent
+		}
+		return nil, &Error{Op: op, Address: req.Identity.Connection.Address, Namespace: req.Namespace, Path: p, Status: status,
 			Reason: ReasonNotFound, Messages: []string{"Vault returned no data"}}
 	}
 	return &DynamicSecret{Data: s.Data, Raw: s.Data,

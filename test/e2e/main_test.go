@@ -56,6 +56,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer stopArgoWorld()
+	defer StopSharedPostgres()
 	return m.Run()
 }
 
