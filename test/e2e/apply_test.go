@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -32,6 +33,12 @@ var (
 // the Secret type (issue 7: a data-less kubernetes.io/tls Secret is refused).
 func serverSideApply(t testing.TB, objs []map[string]any, defaultNS string) {
 	t.Helper()
+	applyObjects(t, objs, defaultNS, true)
+}
+
+// applyObjects server-side applies objs (for real unless dryRun).
+func applyObjects(t testing.TB, objs []map[string]any, defaultNS string, dryRun bool) {
+	t.Helper()
 	w := getArgo(t)
 	applyOnce.Do(func() {
 		cfg := w.cluster.RestConfig(AdminToken)
@@ -50,6 +57,10 @@ func serverSideApply(t testing.TB, objs []map[string]any, defaultNS string) {
 		u := &unstructured.Unstructured{Object: o}
 		gvk := u.GroupVersionKind()
 		m, err := applyMapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if meta.IsNoMatchError(err) { // a CRD installed since discovery
+			applyMapper.Reset()
+			m, err = applyMapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		}
 		if err != nil {
 			t.Fatalf("apply %s %s: %v", gvk.Kind, u.GetName(), err)
 		}
@@ -67,9 +78,11 @@ func serverSideApply(t testing.TB, objs []map[string]any, defaultNS string) {
 			t.Fatal(err)
 		}
 		force := true
-		_, err = ri.Patch(t.Context(), u.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{
-			FieldManager: "argocd-controller", Force: &force, DryRun: []string{metav1.DryRunAll},
-		})
+		opts := metav1.PatchOptions{FieldManager: "argocd-controller", Force: &force}
+		if dryRun {
+			opts.DryRun = []string{metav1.DryRunAll}
+		}
+		_, err = ri.Patch(t.Context(), u.GetName(), types.ApplyPatchType, body, opts)
 		if err != nil {
 			t.Errorf("the apiserver refuses %s %s/%s as vaultcmp emitted it: %v", gvk.Kind, ns, u.GetName(), err)
 		}
