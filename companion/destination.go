@@ -17,8 +17,8 @@ import (
 )
 
 const (
-	labelManagedBy = "app.kubernetes.io/managed-by"
-	managedBy      = "vaultcmp"
+	labelManagedBy  = "app.kubernetes.io/managed-by"
+	managedBy       = "vaultcmp"
 	annotationOwner = "vaultcmp.io/owner"
 )
 

@@ -16,10 +16,10 @@ import (
 func newCompanionCommand(env Env) *cobra.Command {
 	var (
 		kubeconfig, metricsAddr, healthAddr, leNS, argoNS, hmacFile, logLevel, logFormat string
-		leaderElect                                                                     bool
-		allowed                                                                         []string
-		concurrency                                                                     int
-		maxBackoff                                                                      time.Duration
+		leaderElect                                                                      bool
+		allowed                                                                          []string
+		concurrency                                                                      int
+		maxBackoff                                                                       time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "companion",
