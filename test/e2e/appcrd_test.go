@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
 )
 
 var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
@@ -58,4 +62,47 @@ func appAnnotations(t testing.TB, cw *companionWorld) map[string]string {
 	u, err := dyn.Resource(appGVR).Namespace("argocd").Get(t.Context(), "inline-app", metav1.GetOptions{})
 	require.NoError(t, err)
 	return u.GetAnnotations()
+}
+
+// installCompanionRBAC creates the ServiceAccount, roles and bindings of
+// sidecar/kustomize/companion.yaml, as shipped, in namespace argocd.
+func installCompanionRBAC(ctx context.Context, w *argoWorld) error {
+	dyn, err := dynamic.NewForConfig(w.cluster.RestConfig(AdminToken))
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(RepoRoot(), "sidecar", "kustomize", "companion.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		var u unstructured.Unstructured
+		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+			return fmt.Errorf("companion.yaml: %w", err)
+		}
+		var gvr schema.GroupVersionResource
+		namespaced := true
+		switch u.GetKind() {
+		case "ServiceAccount":
+			gvr = schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}
+		case "ClusterRole":
+			gvr, namespaced = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}, false
+		case "ClusterRoleBinding":
+			gvr, namespaced = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}, false
+		case "Role":
+			gvr = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}
+		case "RoleBinding":
+			gvr = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}
+		default:
+			continue // the Deployment and Service: the test runs the process itself
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(gvr)
+		if namespaced {
+			ri = dyn.Resource(gvr).Namespace("argocd")
+		}
+		if _, err := ri.Create(ctx, &u, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+	return nil
 }

@@ -89,7 +89,15 @@ path "secret/data/companion/*" { capabilities = ["read"] }
 	}); err != nil {
 		return nil, err
 	}
-	if cw.kubeconfig, err = w.cluster.WriteKubeconfig("companion-admin", AdminToken); err != nil {
+	// The companion runs with exactly the RBAC shipped in sidecar/kustomize.
+	if err := installCompanionRBAC(ctx, w); err != nil {
+		return nil, err
+	}
+	tok, err := w.token(ctx, "argocd", "vaultcmp-companion", nil)
+	if err != nil {
+		return nil, err
+	}
+	if cw.kubeconfig, err = w.cluster.WriteKubeconfig("vaultcmp-companion", tok); err != nil {
 		return nil, err
 	}
 	if err := installApplicationCRD(ctx, w); err != nil {
