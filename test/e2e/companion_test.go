@@ -100,6 +100,9 @@ path "secret/data/companion/*" { capabilities = ["read"] }
 	if cw.kubeconfig, err = w.cluster.WriteKubeconfig("vaultcmp-companion", tok); err != nil {
 		return nil, err
 	}
+	if err := w.cluster.StartControllerManager(ctx); err != nil {
+		return nil, err
+	}
 	if err := installApplicationCRD(ctx, w); err != nil {
 		return nil, err
 	}
@@ -167,6 +170,15 @@ func (cw *companionWorld) generation(t testing.TB, deployment string) int64 {
 	d, err := cw.cluster.Admin.AppsV1().Deployments("webapp-ns").Get(t.Context(), deployment, metav1.GetOptions{})
 	require.NoError(t, err)
 	return d.Generation
+}
+
+// replicaSets counts a Deployment's ReplicaSets (kube-controller-manager
+// makes one per pod template: a rollout restart makes one more).
+func (cw *companionWorld) replicaSets(t testing.TB, app string) int {
+	t.Helper()
+	l, err := cw.cluster.Admin.AppsV1().ReplicaSets("webapp-ns").List(t.Context(), metav1.ListOptions{LabelSelector: "app=" + app})
+	require.NoError(t, err)
+	return len(l.Items)
 }
 
 func (cw *companionWorld) deleteCarrier(t testing.TB, name string) {
@@ -340,6 +352,7 @@ func TestCompanionRenewalAndTruncation(t *testing.T) {
 	})
 	s := cw.waitData(t, "short-db", "password", 20*time.Second)
 	start := time.Now()
+	eventually(t, 10*time.Second, func() (bool, string) { return cw.replicaSets(t, "short-app") == 1, "the first ReplicaSet" }, cw.companion)
 	user := string(s.Data["username"])
 	gen := cw.generation(t, "short-app")
 
@@ -357,8 +370,10 @@ func TestCompanionRenewalAndTruncation(t *testing.T) {
 	eventually(t, 5*time.Second, func() (bool, string) {
 		return cw.generation(t, "short-app") == gen+1, "one rollout"
 	}, cw.companion)
+	eventually(t, 10*time.Second, func() (bool, string) { return cw.replicaSets(t, "short-app") == 2, "a new ReplicaSet" }, cw.companion)
 	time.Sleep(time.Second)
 	assert.Equal(t, gen+1, cw.generation(t, "short-app"), "exactly one rollout")
+	assert.Equal(t, 2, cw.replicaSets(t, "short-app"), "exactly one new ReplicaSet")
 	assert.Contains(t, cw.events(t, "vaultcmp-vds.short-creds"), "truncated")
 
 	newUser := string(s.Data["username"])
