@@ -28,11 +28,13 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 	}
 	fresh := st.Change == "" || st.Contract != digest(carrier) || (!exists && spec.Destination.Create)
 	percent := renewalPercent(spec.RenewalPercent)
+	if !fresh && (st.NextAt.IsZero() || now.Before(st.NextAt)) {
+		// Not due: nothing to renew or re-read (a lease without duration and
+		// without refreshAfter is never re-read, as in VSO).
+		return outcome{state: st}, nil
+	}
 	reason := ""
 	if !fresh && !spec.AllowStaticCreds && st.LeaseID != "" {
-		if now.Before(st.NextAt) {
-			return outcome{state: st}, nil
-		}
 		if st.Renewable && now.Before(st.LeaseExpiresAt) {
 			want := time.Duration(st.LeaseDuration) * time.Second
 			lease, err := r.Vault.RenewLease(ctx, id, st.LeaseID, want)
@@ -58,9 +60,6 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 		} else {
 			reason = "the lease is not renewable and reached its horizon: new credentials"
 		}
-	}
-	if !fresh && spec.AllowStaticCreds && now.Before(st.NextAt) {
-		return outcome{state: st}, nil
 	}
 	params := map[string]any{}
 	for k, v := range spec.Params {

@@ -30,6 +30,7 @@ type companionWorld struct {
 	pki        *PKIEngine
 	kubeconfig string
 	companion  *Companion
+	proxy      *Proxy // to Vault; Down() is a Vault outage for what uses it
 }
 
 var (
@@ -56,6 +57,9 @@ func getCompanion(t testing.TB) *companionWorld {
 func startCompanionWorld(ctx context.Context, w *argoWorld) (*companionWorld, error) {
 	cw := &companionWorld{argoWorld: w}
 	var err error
+	if cw.proxy, err = StartProxy(strings.TrimPrefix(vaultSrv.Addr, "http://")); err != nil {
+		return nil, err
+	}
 	if cw.pg, err = SharedPostgres(ctx); err != nil {
 		return nil, err
 	}
@@ -113,7 +117,7 @@ path "secret/data/companion/*" { capabilities = ["read"] }
 func (cw *companionWorld) startCompanion(ctx context.Context, args ...string) (*Companion, error) {
 	return StartCompanion(ctx, vaultcmp, cw.kubeconfig, []string{
 		"HOME=" + os.TempDir(), "VAULTCMP_HMAC_KEY=" + companionHMACKey,
-		"VAULTCMP_ALLOWED_VAULT_ADDRESSES=" + vaultSrv.Addr,
+		"VAULTCMP_ALLOWED_VAULT_ADDRESSES=" + vaultSrv.Addr + ",http://" + cw.proxy.Addr,
 	}, args...)
 }
 
@@ -130,14 +134,20 @@ func (cw *companionWorld) restart(t testing.TB) {
 // pointing at the test Vault) and applies it for real, as Argo CD's sync.
 func (cw *companionWorld) deploy(t *testing.T, files map[string]string) []map[string]any {
 	t.Helper()
+	return cw.deployVia(t, vaultSrv.Addr, files)
+}
+
+// deployVia is deploy with the VaultConnection's address set to addr.
+func (cw *companionWorld) deployVia(t *testing.T, addr string, files map[string]string) []map[string]any {
+	t.Helper()
 	for _, n := range []string{"connection.yaml", "auth.yaml"} {
 		if _, ok := files[n]; !ok {
 			b, err := os.ReadFile(filepath.Join(examples("webapp"), n))
 			require.NoError(t, err)
-			files[n] = strings.ReplaceAll(string(b), "https://vault.corp.com:8200", vaultSrv.Addr)
+			files[n] = strings.ReplaceAll(string(b), "https://vault.corp.com:8200", addr)
 		}
 	}
-	r := run(t, rootEnv(), "render", "-n", "webapp-ns", writeApp(t, files))
+	r := run(t, append(rootEnv(), "VAULT_ADDR="+addr), "render", "-n", "webapp-ns", writeApp(t, files))
 	require.Equal(t, 0, r.code, r.stderr)
 	objs := docs(t, r.stdout)
 	applyObjects(t, objs, "webapp-ns", false)
@@ -556,4 +566,88 @@ func mustMap(t testing.TB, b []byte) map[string]any {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(b, &m))
 	return m
+}
+
+// Vault down for a while: the data stays, the error is visible (status,
+// Event, metric), and once Vault is back the same lease is renewed: no new
+// credentials.
+func TestCompanionVaultDown(t *testing.T) {
+	cw := getCompanion(t)
+	require.NoError(t, cw.db.Role(t.Context(), "outage", 10*time.Second, time.Hour))
+	cw.deployVia(t, "http://"+cw.proxy.Addr, map[string]string{
+		"vds.yaml": vds("outage-creds", "creds/outage", "outage-db", "  renewalPercent: 30\n"),
+	})
+	s := cw.waitData(t, "outage-db", "password", 20*time.Second)
+	cw.proxy.Down()
+	eventually(t, 15*time.Second, func() (bool, string) {
+		return carrierAnnotations(t, cw, "vaultcmp-vds.outage-creds")["vaultcmp.io/status"] == "Error", "status Error while Vault is down"
+	}, cw.companion)
+	assert.Contains(t, cw.events(t, "vaultcmp-vds.outage-creds"), "SyncError")
+	assert.Equal(t, s.Data, cw.secret(t, "outage-db").Data, "the data is kept")
+	require.NoError(t, cw.proxy.Up())
+	eventually(t, 15*time.Second, func() (bool, string) {
+		return carrierAnnotations(t, cw, "vaultcmp-vds.outage-creds")["vaultcmp.io/status"] == "Synced", "Synced again"
+	}, cw.companion)
+	assert.Equal(t, s.Data["username"], cw.secret(t, "outage-db").Data["username"], "recovered without new credentials")
+	assert.True(t, cw.canLogin(t, cw.secret(t, "outage-db")))
+	m, err := cw.companion.Metrics()
+	require.NoError(t, err)
+	assert.Contains(t, m, `vaultcmp_lease_renewal_error_total{kind="VaultDynamicSecret",namespace="webapp-ns"}`)
+	cw.deleteCarrier(t, "vaultcmp-vds.outage-creds")
+}
+
+// Two replicas with leader election; the leader is killed: the other takes
+// over, issues nothing new and keeps renewing.
+func TestCompanionLeaderChange(t *testing.T) {
+	cw := getCompanion(t)
+	require.NoError(t, cw.db.Role(t.Context(), "leader", 30*time.Second, time.Hour))
+	cw.companion.Stop()
+	le := []string{"--leader-elect", "--leader-election-namespace=argocd"}
+	a, err := cw.startCompanion(t.Context(), le...)
+	require.NoError(t, err)
+	b, err := cw.startCompanion(t.Context(), le...)
+	require.NoError(t, err)
+	defer func() {
+		for _, c := range []*Companion{a, b} {
+			if !c.Exited() {
+				c.Stop()
+			}
+		}
+		c, err := cw.startCompanion(context.Background())
+		require.NoError(t, err)
+		cw.companion = c
+	}()
+	cw.companion = a
+	cw.deploy(t, map[string]string{
+		"vds.yaml":    vds("leader-creds", "creds/leader", "leader-db", "  renewalPercent: 30\n  rolloutRestartTargets:\n  - {kind: Deployment, name: leader-app}\n"),
+		"deploy.yaml": deployment("leader-app"),
+	})
+	var leader, other *Companion
+	eventually(t, 30*time.Second, func() (bool, string) {
+		for _, c := range []*Companion{a, b} {
+			if strings.Contains(c.Log(), "successfully acquired lease") {
+				leader = c
+			}
+		}
+		return leader != nil && cw.secret(t, "leader-db") != nil && len(cw.secret(t, "leader-db").Data["password"]) > 0, "a leader and the Secret"
+	}, a)
+	other = a
+	if leader == a {
+		other = b
+	}
+	user := string(cw.secret(t, "leader-db").Data["username"])
+	gen := cw.generation(t, "leader-app")
+	leader.Kill()
+	cw.companion = other
+	eventually(t, 40*time.Second, func() (bool, string) {
+		return strings.Contains(other.Log(), "successfully acquired lease"), "the other replica leads"
+	}, other)
+	before := carrierAnnotations(t, cw, "vaultcmp-vds.leader-creds")["vaultcmp.io/state"]
+	eventually(t, 20*time.Second, func() (bool, string) {
+		return carrierAnnotations(t, cw, "vaultcmp-vds.leader-creds")["vaultcmp.io/state"] != before, "a renewal by the new leader"
+	}, other)
+	assert.Equal(t, user, string(cw.secret(t, "leader-db").Data["username"]), "no double issue")
+	assert.Equal(t, gen, cw.generation(t, "leader-app"), "no rollout")
+	assert.NotContains(t, other.Log(), "new credentials")
+	cw.deleteCarrier(t, "vaultcmp-vds.leader-creds")
 }
