@@ -111,6 +111,13 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 		}
 		return outcome{}, err
 	}
+	if old := st.LeaseID; old != "" && !exists && old != sec.Lease.ID {
+		// The Secret was deleted: nothing uses the old lease any more;
+		// revoke it rather than orphan it (VSO issue #935).
+		if err := r.Vault.RevokeLease(ctx, id, old); err != nil {
+			r.Recorder.Event(carrier, corev1.EventTypeWarning, "RevokeError", "revoking the lease of the deleted Secret: "+errorMessage(err))
+		}
+	}
 	st.LeaseID, st.Renewable = sec.Lease.ID, sec.Lease.Renewable
 	st.LeaseDuration = int64(sec.Lease.Duration / time.Second)
 	st.LeaseExpiresAt = now.Add(sec.Lease.Duration)

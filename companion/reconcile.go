@@ -213,7 +213,8 @@ func (r *Reconciler) report(ctx context.Context, carrier *corev1.Secret, kind st
 	}
 	r.Metrics.SyncErrors.WithLabelValues(kind, carrier.Namespace).Inc()
 	if reason == "ContractError" {
-		_ = r.saveState(ctx, carrier, State{}, StatusError, msg)
+		st, _ := readState(carrier) // kept: a lease it names must not be forgotten
+		_ = r.saveState(ctx, carrier, st, StatusError, msg)
 	}
 }
 
