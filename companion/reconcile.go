@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
@@ -32,7 +33,7 @@ const (
 
 // Reconciler fills and refreshes the destination of one carrier per call.
 type Reconciler struct {
-	Client        client.Client        // carriers (the label-selected cache)
+	Client        client.Client        // patches of carriers (the watch is a label-selected cache)
 	Kube          kubernetes.Interface // destination Secrets, tokens, workloads (uncached)
 	Dynamic       dynamic.Interface    // Argo CD Applications and Rollouts
 	Vault         *vault.Lifecycle
@@ -55,13 +56,19 @@ type outcome struct {
 // Reconcile implements reconcile.Reconciler.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	lg := log.FromContext(ctx)
-	var carrier corev1.Secret
-	if err := r.Client.Get(ctx, req.NamespacedName, &carrier); err != nil {
+	// Read from the apiserver, not the cache: the cache may not have our
+	// last state write yet, and acting on an older state would issue twice.
+	got, err := r.Kube.CoreV1().Secrets(req.Namespace).Get(ctx, req.Name, metav1.GetOptions{})
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forget(req.Namespace, req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
+	}
+	carrier := *got
+	if carrier.Labels[contract.LabelContract] == "" {
+		return ctrl.Result{}, nil
 	}
 	c, perr := contract.Parse(string(carrier.Type), []byte(carrier.Annotations[contract.AnnotationContract]))
 	if !carrier.DeletionTimestamp.IsZero() {
