@@ -36,6 +36,9 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 	reason := ""
 	if !fresh && !spec.AllowStaticCreds && st.LeaseID != "" {
 		if st.Renewable && now.Before(st.LeaseExpiresAt) {
+			if st.Retries == 0 {
+				r.Metrics.Lateness.Observe(now.Sub(st.NextAt).Seconds())
+			}
 			want := time.Duration(st.LeaseDuration) * time.Second
 			lease, err := r.Vault.RenewLease(ctx, id, st.LeaseID, want)
 			switch {

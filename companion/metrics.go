@@ -20,6 +20,7 @@ type Metrics struct {
 	RenewalErrors *prometheus.CounterVec
 	Restarts      *prometheus.CounterVec
 	Refreshes     *prometheus.CounterVec
+	Lateness      prometheus.Histogram // renewal start minus its schedule
 	LeaseExpiry   *prometheus.GaugeVec
 	CertExpiry    *prometheus.GaugeVec
 
@@ -38,11 +39,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		RenewalErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vaultcmp_lease_renewal_error_total", Help: "Lease renewals that failed."}, kn),
 		Restarts:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vaultcmp_rollout_restart_total", Help: "Rollout restarts made (label kind: the workload's)."}, kn),
 		Refreshes:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vaultcmp_argocd_refresh_total", Help: "Hard refreshes asked of Argo CD after KV data changed."}, []string{"namespace"}),
-		LeaseExpiry:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vaultcmp_lease_expiry_timestamp_seconds", Help: "When each dynamic secret's lease expires (Unix time)."}, []string{"namespace", "carrier"}),
-		CertExpiry:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vaultcmp_certificate_expiry_timestamp_seconds", Help: "When each PKI certificate expires (Unix time)."}, []string{"namespace", "carrier"}),
-		gauged:        map[[2]string]struct{}{},
+		Lateness: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vaultcmp_renewal_lateness_seconds", Help: "How late lease renewals started, against their schedule.",
+			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30}}),
+		LeaseExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vaultcmp_lease_expiry_timestamp_seconds", Help: "When each dynamic secret's lease expires (Unix time)."}, []string{"namespace", "carrier"}),
+		CertExpiry:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vaultcmp_certificate_expiry_timestamp_seconds", Help: "When each PKI certificate expires (Unix time)."}, []string{"namespace", "carrier"}),
+		gauged:      map[[2]string]struct{}{},
 	}
-	reg.MustRegister(m.SyncTotal, m.SyncErrors, m.Rotations, m.Renewals, m.RenewalErrors, m.Restarts, m.Refreshes, m.LeaseExpiry, m.CertExpiry)
+	reg.MustRegister(m.SyncTotal, m.SyncErrors, m.Rotations, m.Renewals, m.RenewalErrors, m.Restarts, m.Refreshes, m.Lateness, m.LeaseExpiry, m.CertExpiry)
 	return m
 }
 
