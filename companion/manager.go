@@ -68,6 +68,13 @@ func Run(ctx context.Context, opts Options) error {
 		opts.Concurrency = 4
 	}
 	ctrl.SetLogger(opts.Logger)
+	// client-go's default (5 requests/s) would throttle a few hundred
+	// renewals a minute; a renewal costs about four API requests.
+	cfg := rest.CopyConfig(opts.Config)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 100, 200
+	}
+	opts.Config = cfg
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err

@@ -40,7 +40,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Restarts:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vaultcmp_rollout_restart_total", Help: "Rollout restarts made (label kind: the workload's)."}, kn),
 		Refreshes:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vaultcmp_argocd_refresh_total", Help: "Hard refreshes asked of Argo CD after KV data changed."}, []string{"namespace"}),
 		Lateness: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vaultcmp_renewal_lateness_seconds", Help: "How late lease renewals started, against their schedule.",
-			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30}}),
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30}}),
 		LeaseExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vaultcmp_lease_expiry_timestamp_seconds", Help: "When each dynamic secret's lease expires (Unix time)."}, []string{"namespace", "carrier"}),
 		CertExpiry:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vaultcmp_certificate_expiry_timestamp_seconds", Help: "When each PKI certificate expires (Unix time)."}, []string{"namespace", "carrier"}),
 		gauged:      map[[2]string]struct{}{},

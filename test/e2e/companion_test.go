@@ -132,13 +132,13 @@ func (cw *companionWorld) restart(t testing.TB) {
 
 // deploy renders an app of files (the seed's connection and auth added,
 // pointing at the test Vault) and applies it for real, as Argo CD's sync.
-func (cw *companionWorld) deploy(t *testing.T, files map[string]string) []map[string]any {
+func (cw *companionWorld) deploy(t testing.TB, files map[string]string) []map[string]any {
 	t.Helper()
 	return cw.deployVia(t, vaultSrv.Addr, files)
 }
 
 // deployVia is deploy with the VaultConnection's address set to addr.
-func (cw *companionWorld) deployVia(t *testing.T, addr string, files map[string]string) []map[string]any {
+func (cw *companionWorld) deployVia(t testing.TB, addr string, files map[string]string) []map[string]any {
 	t.Helper()
 	for _, n := range []string{"connection.yaml", "auth.yaml"} {
 		if _, ok := files[n]; !ok {
