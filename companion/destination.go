@@ -119,7 +119,9 @@ func desiredSecret(carrier *corev1.Secret, c *contract.V1, data map[string][]byt
 			Name: d.Name, Namespace: carrier.Namespace, Labels: labels, Annotations: annotations,
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: "v1", Kind: "Secret", Name: carrier.Name, UID: carrier.UID,
-				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+				// No blockOwnerDeletion: it would need update on secrets/finalizers
+				// where OwnerReferencesPermissionEnforcement is on.
+				Controller: ptr.To(true),
 			}},
 		},
 		Type: typ,

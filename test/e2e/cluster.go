@@ -170,7 +170,7 @@ func (c *Cluster) StartControllerManager(ctx context.Context) error {
 	kcm := exec.Command(bin, "--kubeconfig="+kubeconfig, "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
 		"--cert-dir="+filepath.Join(c.dir, "kcm-certs"), "--leader-elect=false",
 		"--service-account-private-key-file="+c.pki.SAKeyFile, "--root-ca-file="+c.pki.CAFile,
-		"--controllers=deployment-controller,replicaset-controller", "--v=0")
+		"--controllers=deployment-controller,replicaset-controller,garbage-collector-controller", "--v=0")
 	return c.start(kcm)
 }
 

@@ -311,6 +311,9 @@ func TestCompanionSeedWebapp(t *testing.T) {
 	// The object leaves git (Argo CD prunes the carrier): lease revoked.
 	cw.deleteCarrier(t, "vaultcmp-vds.webapp-db-creds")
 	eventually(t, 10*time.Second, func() (bool, string) { return !cw.roleExists(t, user), "PostgreSQL role dropped" }, cw.companion)
+	eventually(t, 30*time.Second, func() (bool, string) {
+		return cw.secret(t, "webapp-db-secret") == nil, "the destination Secret garbage-collected with its carrier"
+	}, cw.companion)
 	cw.deleteCarrier(t, "vaultcmp-pki.webapp-tls")
 }
 
