@@ -294,7 +294,7 @@ func TestCompanionSeedWebapp(t *testing.T) {
 	assert.NoError(t, err)
 	_, err = tls.X509KeyPair(tlsS.Data["tls.crt"], tlsS.Data["tls.key"])
 	assert.NoError(t, err, "tls.crt and tls.key form a pair")
-	for _, k := range []string{"certificate", "private_key", "ca_chain", "serial_number", "expiration"} {
+	for _, k := range []string{"certificate", "private_key", "issuing_ca", "serial_number", "expiration"} {
 		assert.NotEmpty(t, tlsS.Data[k], k)
 	}
 
@@ -628,7 +628,7 @@ func TestCompanionLeaderChange(t *testing.T) {
 	var leader, other *Companion
 	eventually(t, 30*time.Second, func() (bool, string) {
 		for _, c := range []*Companion{a, b} {
-			if strings.Contains(c.Log(), "successfully acquired lease") {
+			if acquired(c) {
 				leader = c
 			}
 		}
@@ -643,7 +643,7 @@ func TestCompanionLeaderChange(t *testing.T) {
 	leader.Kill()
 	cw.companion = other
 	eventually(t, 40*time.Second, func() (bool, string) {
-		return strings.Contains(other.Log(), "successfully acquired lease"), "the other replica leads"
+		return acquired(other), "the other replica leads"
 	}, other)
 	before := carrierAnnotations(t, cw, "vaultcmp-vds.leader-creds")["vaultcmp.io/state"]
 	eventually(t, 20*time.Second, func() (bool, string) {
@@ -653,4 +653,8 @@ func TestCompanionLeaderChange(t *testing.T) {
 	assert.Equal(t, gen, cw.generation(t, "leader-app"), "no rollout")
 	assert.NotContains(t, other.Log(), "new credentials")
 	cw.deleteCarrier(t, "vaultcmp-vds.leader-creds")
+}
+
+func acquired(c *Companion) bool {
+	return strings.Contains(strings.ToLower(c.Log()), "successfully acquired lease")
 }
