@@ -46,8 +46,24 @@ test-unit: ## Unit tests: no Vault, no cluster
 test-e2e: parts ## End-to-end tests against real parts on 127.0.0.1
 	cd $(E2E) && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./...
 
+# Go native fuzz targets: package and name.
+FUZZ_TARGETS := ./api/v1beta1:FuzzDecode ./renderer:FuzzLoad ./renderer/transform:FuzzTemplate
+FUZZTIME ?= 2m
+
+.PHONY: fuzz-short
+fuzz-short: ## Run each fuzz target briefly (10s; part of make test)
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 2m); seeds in testdata/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
 .PHONY: test
-test: deps fmt vet test-unit test-e2e ## Every test (what .ci/run runs)
+test: deps fmt vet test-unit fuzz-short test-e2e ## Every test (what .ci/run runs)
 
 .PHONY: bench
 bench: deps parts ## Benchmarks against the real Vault (figures for the closing note)

@@ -35,7 +35,15 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 	}
 	reason := ""
 	if !fresh && !spec.AllowStaticCreds && st.LeaseID != "" {
-		if st.Renewable && now.Before(st.LeaseExpiresAt) {
+		superseded := false
+		if st.Runtime == r.Runtime && st.TokenGen != 0 {
+			// The token that created the lease was replaced by a new login:
+			// when it expires, Vault revokes the lease. Renewing is no use.
+			_, superseded = r.Vault.TokenDeadline(id, st.TokenGen)
+		}
+		if superseded {
+			reason = "the Vault token that created the lease was replaced: new credentials before it expires"
+		} else if st.Renewable && now.Before(st.LeaseExpiresAt) {
 			if st.Retries == 0 {
 				r.Metrics.Lateness.Observe(now.Sub(st.NextAt).Seconds())
 			}
@@ -122,6 +130,7 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 		}
 	}
 	st.LeaseID, st.Renewable = sec.Lease.ID, sec.Lease.Renewable
+	st.TokenGen, st.Runtime = sec.TokenGeneration, r.Runtime
 	st.LeaseDuration = int64(sec.Lease.Duration / time.Second)
 	st.LeaseExpiresAt = now.Add(sec.Lease.Duration)
 	switch {

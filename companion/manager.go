@@ -2,6 +2,8 @@ package companion
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -120,6 +123,7 @@ func Run(ctx context.Context, opts Options) error {
 		HMACKey:       opts.HMACKey,
 		ArgoNamespace: opts.ArgoNamespace,
 		MaxBackoff:    opts.MaxBackoff,
+		Runtime:       runtimeID(),
 	}
 	isCarrier := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		s, ok := o.(*corev1.Secret)
@@ -133,6 +137,14 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("setting up the controller: %w", err)
 	}
+	// One loop keeps the Vault tokens alive: a token that expires takes the
+	// leases it created with it. Leader only, like the reconciles.
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		tokenLoop(ctx, r.Vault, opts.Logger)
+		return nil
+	})); err != nil {
+		return err
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
@@ -141,4 +153,34 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	opts.Logger.Info("vaultcmp companion starting", "allowedVaultAddresses", opts.AllowList.String(), "argocdNamespace", opts.ArgoNamespace, "leaderElect", opts.LeaderElect)
 	return mgr.Start(ctx)
+}
+
+// tokenLoop renews the Lifecycle's Vault tokens when due, until ctx ends:
+// at the time RenewTokens names, at least every minute, at most every second.
+func tokenLoop(ctx context.Context, l *vault.Lifecycle, lg logr.Logger) {
+	for {
+		next, err := l.RenewTokens(ctx)
+		if err != nil && ctx.Err() == nil {
+			lg.Info("renewing Vault tokens failed; retrying", "error", err.Error())
+		}
+		wait := time.Minute
+		if !next.IsZero() {
+			wait = min(max(time.Until(next), time.Second), time.Minute)
+		}
+		if err != nil {
+			wait = min(wait, 5*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// runtimeID is a random id of this process.
+func runtimeID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -44,6 +44,9 @@ type Reconciler struct {
 	MaxBackoff    time.Duration
 	Now           func() time.Time
 	Rand          func() float64 // [0,1), for jitter
+	// Runtime identifies this process (state written by another process
+	// names tokens this one does not know).
+	Runtime string
 }
 
 // outcome is what one kind's handler decided.

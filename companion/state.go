@@ -37,6 +37,11 @@ type State struct {
 	LeaseDuration  int64     `json:"leaseDuration,omitempty"` // seconds
 	Renewable      bool      `json:"renewable,omitempty"`
 	LeaseExpiresAt time.Time `json:"leaseExpiresAt,omitzero"`
+	// TokenGen and Runtime name the Vault token that created the lease
+	// (vault.DynamicSecret.TokenGeneration in the process Runtime): Vault
+	// revokes a lease when that token expires.
+	TokenGen uint64 `json:"tokenGen,omitempty"`
+	Runtime  string `json:"runtime,omitempty"`
 
 	Serial     string    `json:"serial,omitempty"`
 	Expiration time.Time `json:"expiration,omitzero"`

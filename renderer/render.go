@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer/transform"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
@@ -29,6 +30,11 @@ type Options struct {
 	DefaultVaultAddress string
 	// VaultAddress (VAULT_ADDR) replaces every VaultConnection's address.
 	VaultAddress string
+	// CACert is the PEM bundle the operator or the person running render
+	// gave (--vault-cacert, $VAULT_CACERT): the CA of every VaultConnection
+	// without a caCertSecretRef, and what a caCertPath stands for. A file a
+	// manifest names is never read.
+	CACert []byte
 	// VaultToken (VAULT_TOKEN) is used instead of every VaultAuth.
 	VaultToken string
 	// Credentials gives Secret keys and service-account tokens.
@@ -48,6 +54,11 @@ type Options struct {
 	// Tenancy refuses Vault objects outside Namespace (Argo CD apps: an app
 	// logs in only as service accounts of its destination namespace).
 	Tenancy bool
+	// Limits bound the templates (TemplateTime, TemplateOutput,
+	// TemplateWork); the zero value means limits.Default(). The render's
+	// deadline is the context's: when it passes, Render names the objects
+	// that were still waiting.
+	Limits limits.Limits
 }
 
 // delivery is where obj's values are written.
@@ -67,12 +78,14 @@ type Result struct {
 	Warnings []string         // things the user should know; never secret
 	Stats    Stats
 
-	encoded [][]byte // Objects[i] as a YAML document, when encoded already
+	encoded [][]byte  // Objects[i] as a YAML document, when encoded already
+	from    []*Object // the input object Objects[i] comes from
 }
 
-func (r *Result) add(obj map[string]any, encoded []byte) {
+func (r *Result) add(obj map[string]any, encoded []byte, from *Object) {
 	r.Objects = append(r.Objects, obj)
 	r.encoded = append(r.encoded, encoded)
+	r.from = append(r.from, from)
 }
 
 // WriteYAML writes the output as a multi-document YAML stream, the same
@@ -234,7 +247,10 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 	// Secrets as they are built (in run) and the plain objects that no
 	// rollout annotation can touch.
 	pre := make([][]byte, len(objs))
-	builds := &buildCache{m: map[string]*buildResult{}}
+	if opts.Limits == (limits.Limits{}) {
+		opts.Limits = limits.Default()
+	}
+	builds := &buildCache{m: map[string]*buildResult{}, bounds: transform.BoundsFrom(opts.Limits)}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i, o := range objs {
@@ -247,11 +263,10 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		wg.Go(func() { j.run(ctx, opts.Vault, builds) })
 	}
 	wg.Wait()
-	for _, j := range jobs {
-		if j.err != nil {
-			probs = append(probs, j.err)
-		}
+	if err := ctx.Err(); err != nil {
+		return nil, interrupted(ctx, jobs)
 	}
+	probs = append(probs, fetchProblems(jobs)...)
 	if len(probs) > 0 {
 		return nil, probs
 	}
@@ -268,10 +283,10 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		vo := decoded[o]
 		switch {
 		case vo == nil:
-			res.add(o.Data, pre[i])
+			res.add(o.Data, pre[i], o)
 		case byObj[o] != nil && !byObj[o].inCluster:
 			j := byObj[o]
-			res.add(j.secret, j.yaml)
+			res.add(j.secret, j.yaml, o)
 			res.Stats.StaticSecrets++
 		case inCluster[o]:
 			res.Stats.InCluster++
@@ -285,7 +300,7 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 			if err != nil {
 				return nil, err
 			}
-			res.add(carrier, nil)
+			res.add(carrier, nil, o)
 		}
 	}
 	w, err := addRolloutAnnotations(res.Objects, jobs, opts.Namespace, opts.HMACKey)
@@ -293,6 +308,9 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		return nil, err
 	}
 	res.Warnings = append(res.Warnings, w...)
+	if probs := checkOutput(res); len(probs) > 0 {
+		return nil, probs
+	}
 	res.Stats.Output = len(res.Objects)
 	res.Stats.Emit = time.Since(t0)
 	return res, nil
@@ -367,7 +385,7 @@ func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 		j.err = problem(j.vo.src, fieldPath, err, "")
 		return
 	}
-	data, err := builds.build(sec, transform.Resolved{Spec: s.Destination.Transformation, Refs: j.refs},
+	data, err := builds.build(ctx, sec, transform.Resolved{Spec: s.Destination.Transformation, Refs: j.refs},
 		transform.Input{
 			Namespace:   j.vo.ns,
 			Name:        j.vss.Name,

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -13,14 +14,22 @@ import (
 type clientConfig struct {
 	maxRetries int // vault/api's retries of 5xx answers
 	wrap       func(http.RoundTripper) http.RoundTripper
-	// noRedirects makes every 3xx answer an error instead of following it
-	// with the token (see redirectGuard).
-	noRedirects bool
+	// allow, when set, refuses in the transport any request to an address
+	// not in the list (see allowedOnly).
+	allow *AllowList
+	// health, when set, remembers addresses that could not be reached, for
+	// the rest of a Session (see guardTransport); a Lifecycle sets none.
+	health *health
+	// maxResponse bounds one response body (see guardTransport).
+	maxResponse int64
 }
 
 // newAPIClient returns a token-less, namespace-less vault/api client for
 // conn. vault/api's environment variables (VAULT_TOKEN, VAULT_NAMESPACE)
-// are ignored: the identity alone decides both.
+// are ignored: the identity alone decides both. It follows no redirect:
+// vault/api would follow a 301/302/307 once, re-sending the token to
+// wherever Location points; here every 3xx answer is a *RedirectError, not
+// retried.
 func newAPIClient(conn Connection, cc clientConfig) (*api.Client, error) {
 	cfg := api.DefaultConfig()
 	if cfg.Error != nil {
@@ -28,27 +37,28 @@ func newAPIClient(conn Connection, cc clientConfig) (*api.Client, error) {
 	}
 	cfg.Address = conn.Address
 	cfg.MaxRetries = cc.maxRetries
+	cfg.DisableRedirects = true
 	if conn.Timeout > 0 {
 		cfg.Timeout = conn.Timeout
 	}
 	tls := &api.TLSConfig{TLSServerName: conn.TLSServerName, Insecure: conn.SkipTLSVerify}
-	if len(conn.CACert) > 0 {
-		tls.CACertBytes = conn.CACert
-	} else {
-		tls.CACert = conn.CACertPath
-	}
+	tls.CACertBytes = conn.CACert
 	if err := cfg.ConfigureTLS(tls); err != nil {
 		return nil, fmt.Errorf("configuring TLS for %s: %w", conn.Address, err)
+	}
+	if cc.allow != nil {
+		cfg.HttpClient.Transport = allowedOnly{allow: *cc.allow, next: cfg.HttpClient.Transport}
 	}
 	if cc.wrap != nil {
 		cfg.HttpClient.Transport = cc.wrap(cfg.HttpClient.Transport)
 	}
-	if cc.noRedirects {
-		// vault/api follows one 301/302/307 itself, re-sending the token to
-		// wherever Location points; net/http's own redirects are already off
-		// (DefaultConfig's CheckRedirect).
-		cfg.DisableRedirects = true
-		cfg.HttpClient.Transport = redirectGuard{cfg.HttpClient.Transport}
+	cfg.HttpClient.Transport = redirectGuard{&guardTransport{next: cfg.HttpClient.Transport, health: cc.health, maxResponse: cc.maxResponse}}
+	cfg.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		var redir *RedirectError
+		if errors.As(err, &redir) {
+			return false, err // the same redirect would come back
+		}
+		return retryPolicy(ctx, resp, err)
 	}
 	c, err := api.NewClient(cfg)
 	if err != nil {
@@ -64,19 +74,13 @@ func newAPIClient(conn Connection, cc clientConfig) (*api.Client, error) {
 	return c, nil
 }
 
-// sendLogin sends a's login with a token-less clone of c carrying the login
-// headers and namespace, and checks that a token came back.
-func sendLogin(ctx context.Context, c *api.Client, a Auth) (*api.Secret, error) {
-	conn := c.Address()
-	lc, err := c.Clone()
-	if err != nil {
-		return nil, &Error{Op: "login", Address: conn, Namespace: a.Namespace, Path: a.LoginPath(), Reason: ReasonConfig,
-			Err: fmt.Errorf("cloning the Vault client: %w", err)}
-	}
-	// Clone builds a new client, which picks VAULT_TOKEN from the
-	// environment again: the login must carry no token.
-	lc.ClearToken()
-	h := c.Headers()
+// sendLogin sends a's login with lc, a new token-less client (not a Clone:
+// vault/api's Clone drops DisableRedirects and picks VAULT_TOKEN from the
+// environment again), adding the login headers and namespace, and checks
+// that a token came back.
+func sendLogin(ctx context.Context, lc *api.Client, a Auth) (*api.Secret, error) {
+	conn := lc.Address()
+	h := lc.Headers()
 	for k, v := range a.Headers {
 		h.Set(k, v)
 	}

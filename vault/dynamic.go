@@ -39,6 +39,10 @@ type DynamicSecret struct {
 	Data  map[string]any // the secret's data (database: username, password)
 	Raw   map[string]any // the whole response body's data, for `_raw`
 	Lease Lease
+	// TokenGeneration names the Vault token that created the lease: Vault
+	// revokes the lease when that token expires. See
+	// [Lifecycle.TokenDeadline] and [Lifecycle.RenewTokens].
+	TokenGeneration uint64
 }
 
 // APIPath is the path under /v1/ the request goes to.
@@ -77,7 +81,7 @@ func (l *Lifecycle) ReadDynamic(ctx context.Context, req DynamicRequest) (*Dynam
 	if write {
 		op = "write"
 	}
-	s, err := l.do(ctx, request{op: op, ns: req.Namespace, path: p, id: req.Identity,
+	s, gen, err := l.do(ctx, request{op: op, ns: req.Namespace, path: p, id: req.Identity,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			if write {
 				return c.Logical().WriteWithContext(ctx, p, req.Params)
@@ -97,7 +101,7 @@ func (l *Lifecycle) ReadDynamic(ctx context.Context, req DynamicRequest) (*Dynam
 		return nil, &Error{Op: op, Address: req.Identity.Connection.Address, Namespace: req.Namespace, Path: p, Status: status,
 			Reason: ReasonNotFound, Messages: []string{"Vault returned no data"}}
 	}
-	return &DynamicSecret{Data: s.Data, Raw: s.Data,
+	return &DynamicSecret{Data: s.Data, Raw: s.Data, TokenGeneration: gen,
 		Lease: Lease{ID: s.LeaseID, Duration: time.Duration(s.LeaseDuration) * time.Second, Renewable: s.Renewable}}, nil
 }
 
@@ -110,7 +114,7 @@ func (l *Lifecycle) RenewLease(ctx context.Context, id *Identity, leaseID string
 	if leaseID == "" {
 		return Lease{}, &Error{Op: "renew", Path: p, Reason: ReasonConfig, Err: errors.New("no lease id")}
 	}
-	s, err := l.do(ctx, request{op: "renew", path: p, id: id, scrub: leaseID,
+	s, _, err := l.do(ctx, request{op: "renew", path: p, id: id, scrub: leaseID,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			return c.Sys().RenewWithContext(ctx, leaseID, int(increment/time.Second))
 		}})
@@ -135,7 +139,7 @@ func (l *Lifecycle) RevokeLease(ctx context.Context, id *Identity, leaseID strin
 	if leaseID == "" {
 		return &Error{Op: "revoke", Path: p, Reason: ReasonConfig, Err: errors.New("no lease id")}
 	}
-	_, err := l.do(ctx, request{op: "revoke", path: p, id: id, scrub: leaseID,
+	_, _, err := l.do(ctx, request{op: "revoke", path: p, id: id, scrub: leaseID,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			return nil, c.Sys().RevokeWithContext(ctx, leaseID)
 		}})
@@ -149,7 +153,7 @@ func (l *Lifecycle) ReadKV(ctx context.Context, req KVRequest) (*KVSecret, error
 		return nil, err
 	}
 	p := req.APIPath()
-	s, err := l.do(ctx, request{op: "read", ns: req.Namespace, path: p, id: req.Identity,
+	s, _, err := l.do(ctx, request{op: "read", ns: req.Namespace, path: p, id: req.Identity,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			return c.Logical().ReadWithDataWithContext(ctx, p, req.query())
 		}})

@@ -391,3 +391,82 @@ func TestClientsBounded(t *testing.T) {
 	// s1, s2, s3 log in; s3 is kept; s1 was evicted and logs in again.
 	assert.Equal(t, int64(4), st.Logins)
 }
+
+func TestRedirectNotRetried(t *testing.T) {
+	f := newFakeVault(t, fakeOpts{handler: func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://127.0.0.1:1"+r.URL.Path, http.StatusTemporaryRedirect)
+	}})
+	al, _ := vault.ParseAllowList(f.URL)
+	l := vault.NewLifecycle(vault.LifecycleOptions{AllowList: al, MaxRetries: 3})
+	_, err := l.ReadDynamic(t.Context(), vault.DynamicRequest{Identity: tokenID(f.URL, "tok-1"), Mount: "database", Path: "creds/ro"})
+	vaultErr("read", vault.ReasonRedirect, http.StatusTemporaryRedirect)(t, err)
+	assert.Len(t, f.requests(), 1, "a redirect is final for this request (Retryable tells the caller)")
+}
+
+func TestRenewTokensAndTokenDeadline(t *testing.T) {
+	renewTTL := 3600
+	var mu sync.Mutex
+	base := lifecycleVault(60)
+	f := newFakeVault(t, fakeOpts{handler: func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/auth/token/renew-self" {
+			mu.Lock()
+			ttl := renewTTL
+			mu.Unlock()
+			writeJSON(w, http.StatusOK, map[string]any{"auth": map[string]any{"client_token": r.Header.Get("X-Vault-Token"), "lease_duration": ttl, "renewable": true}})
+			return
+		}
+		base(w, r)
+	}})
+	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	al, _ := vault.ParseAllowList(f.URL)
+	l := vault.NewLifecycle(vault.LifecycleOptions{AllowList: al, MaxRetries: -1, Now: clk.Now})
+	id := appRoleID(f.URL, "role-1", "sid-1")
+
+	next, err := l.RenewTokens(t.Context())
+	require.NoError(t, err)
+	assert.True(t, next.IsZero(), "no token kept yet")
+
+	s1, err := l.ReadDynamic(t.Context(), vault.DynamicRequest{Identity: id, Mount: "database", Path: "creds/ro"})
+	require.NoError(t, err)
+	_, superseded := l.TokenDeadline(id, s1.TokenGeneration)
+	assert.False(t, superseded)
+
+	next, err = l.RenewTokens(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, clk.Now().Add(40*time.Minute), next, "due at 2/3 of the TTL")
+	assert.Len(t, f.requests(), 2, "nothing due, nothing sent")
+
+	clk.Add(40 * time.Minute)
+	next, err = l.RenewTokens(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, clk.Now().Add(40*time.Minute), next)
+	_, superseded = l.TokenDeadline(id, s1.TokenGeneration)
+	assert.False(t, superseded, "a renewal keeps the generation")
+
+	clk.Add(40 * time.Minute)
+	mu.Lock()
+	renewTTL = 600 // the max TTL is near
+	mu.Unlock()
+	_, err = l.RenewTokens(t.Context())
+	require.NoError(t, err)
+	deadline, superseded := l.TokenDeadline(id, s1.TokenGeneration)
+	assert.True(t, superseded, "a new login replaced the token")
+	assert.Equal(t, clk.Now().Add(10*time.Minute), deadline, "the old token (and its leases) end at its truncated TTL")
+
+	s2, err := l.ReadDynamic(t.Context(), vault.DynamicRequest{Identity: id, Mount: "database", Path: "creds/ro"})
+	require.NoError(t, err)
+	assert.NotEqual(t, s1.TokenGeneration, s2.TokenGeneration)
+	_, superseded = l.TokenDeadline(id, s2.TokenGeneration)
+	assert.False(t, superseded)
+	assert.Equal(t, []string{
+		"PUT auth/approle/login", "GET database/creds/ro",
+		"PUT auth/token/renew-self",
+		"PUT auth/token/renew-self", "PUT auth/approle/login",
+		"GET database/creds/ro",
+	}, paths(f.requests()))
+
+	// An identity the Lifecycle does not know (evicted): assume the worst.
+	deadline, superseded = l.TokenDeadline(appRoleID(f.URL, "role-1", "other"), 1)
+	assert.True(t, superseded)
+	assert.Equal(t, clk.Now(), deadline)
+}

@@ -88,7 +88,7 @@ func (l *Lifecycle) IssueCertificate(ctx context.Context, req PKIRequest) (*Cert
 		return nil, &Error{Op: "issue", Address: req.Identity.Connection.Address, Path: p, Reason: ReasonConfig, Err: errors.New("mount and role are required")}
 	}
 	params := req.params()
-	s, err := l.do(ctx, request{op: "issue", ns: req.Namespace, path: p, id: req.Identity,
+	s, _, err := l.do(ctx, request{op: "issue", ns: req.Namespace, path: p, id: req.Identity,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			return c.Logical().WriteWithContext(ctx, p, params)
 		}})
@@ -127,7 +127,7 @@ func (l *Lifecycle) RevokeCertificate(ctx context.Context, id *Identity, mount, 
 	if serial == "" {
 		return &Error{Op: "revoke", Address: id.Connection.Address, Path: p, Reason: ReasonConfig, Err: errors.New("no serial number")}
 	}
-	_, err := l.do(ctx, request{op: "revoke", path: p, id: id,
+	_, _, err := l.do(ctx, request{op: "revoke", path: p, id: id,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			return c.Logical().WriteWithContext(ctx, p, map[string]any{"serial_number": serial})
 		}})
