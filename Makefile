@@ -21,7 +21,7 @@ build: ## Build bin/vaultcmp
 	$(GO) build -o $(BIN)/vaultcmp .
 
 .PHONY: parts
-parts: ## Build the real parts (Vault, etcd, kube-apiserver, Argo CD cmp-server) for the e2e tests, cached
+parts: ## Build the real parts (Vault, etcd, kube-apiserver, kube-controller-manager, Argo CD cmp-server) for the e2e tests, cached
 	cd $(E2E) && $(GO) run ./cmd/parts
 
 .PHONY: demo
