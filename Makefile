@@ -21,12 +21,12 @@ build: ## Build bin/vaultcmp
 	$(GO) build -o $(BIN)/vaultcmp .
 
 .PHONY: parts
-parts: ## Build the real parts (Vault, etcd, kube-apiserver, Argo CD cmp-server) for the e2e tests, cached
+parts: ## Build the real parts (Vault, etcd, kube-apiserver, kube-controller-manager, Argo CD cmp-server) for the e2e tests, cached
 	cd $(E2E) && $(GO) run ./cmd/parts
 
 .PHONY: demo
-demo: deps ## Start a real Vault dev server, seed it and render examples/webapp
-	cd $(E2E) && $(GO) run ./cmd/parts vault
+demo: deps ## Render examples/webapp against a real Vault, then fill its Secrets with the companion in a real kube-apiserver
+	cd $(E2E) && $(GO) run ./cmd/parts vault etcd kube-apiserver
 	cd $(E2E) && $(GO) run ./cmd/demo
 
 .PHONY: fmt

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer/transform"
 	"github.com/vaultcmp/vaultcmp/vault"
@@ -106,15 +107,17 @@ type Stats struct {
 
 // job is one VaultStaticSecret to render.
 type job struct {
-	vo      *vaultObject
-	vss     *v1beta1.VaultStaticSecret
-	id      *vault.Identity
-	refs    []*v1beta1.SecretTransformation
-	data    map[string][]byte
-	offline bool           // placeholders instead of Vault data
-	secret  map[string]any // the rendered Secret
-	yaml    []byte         // and its YAML document
-	err     *Problem
+	vo        *vaultObject
+	vss       *v1beta1.VaultStaticSecret
+	id        *vault.Identity
+	refs      []*v1beta1.SecretTransformation
+	data      map[string][]byte
+	offline   bool           // placeholders instead of Vault data
+	inCluster bool           // delivered by the companion: a carrier, no Secret
+	version   int            // kv-v2 version read
+	secret    map[string]any // the rendered Secret
+	yaml      []byte         // and its YAML document
+	err       *Problem
 }
 
 // Render turns objs into the output objects. On any problem it returns
@@ -183,11 +186,10 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		}
 		switch obj := vo.obj.(type) {
 		case *v1beta1.VaultStaticSecret:
-			if opts.delivery(obj) == DeliveryInCluster {
+			j := &job{vo: vo, vss: obj, offline: opts.Offline, inCluster: opts.delivery(obj) == DeliveryInCluster}
+			if j.inCluster {
 				companion(obj.Spec.VaultAuthRef)
-				continue
 			}
-			j := &job{vo: vo, vss: obj, offline: opts.Offline}
 			if p := r.plan(ctx, j); p != nil {
 				probs = append(probs, p)
 				continue
@@ -198,6 +200,37 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		case *v1beta1.VaultPKISecret:
 			companion(obj.Spec.VaultAuthRef)
 		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	// The contracts of what the companion fills or watches.
+	contracts := map[*Object]*contract.V1{}
+	for _, o := range objs {
+		vo := decoded[o]
+		if vo == nil {
+			continue
+		}
+		delivery := DeliveryInCluster
+		if vss, ok := vo.obj.(*v1beta1.VaultStaticSecret); ok && !inCluster[o] {
+			if vss.Spec.RefreshAfter == "" {
+				continue
+			}
+			delivery = DeliveryInline // the companion watches Vault for Argo CD
+		} else if !inCluster[o] {
+			continue
+		}
+		c, rerr := r.carrierContract(ctx, vo, delivery)
+		if rerr != nil {
+			probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
+			continue
+		}
+		if c.Connection.Address == "" && !opts.Offline {
+			probs = append(probs, problem(o, "spec.vaultAuthRef", errors.New("no Vault address for the companion"),
+				"reference a VaultConnection, add one named \"default\", or set --default-vault-address"))
+			continue
+		}
+		contracts[o] = c
 	}
 	if len(probs) > 0 {
 		return nil, probs
@@ -251,16 +284,23 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		switch {
 		case vo == nil:
 			res.add(o.Data, pre[i], o)
-		case byObj[o] != nil:
+		case byObj[o] != nil && !byObj[o].inCluster:
 			j := byObj[o]
 			res.add(j.secret, j.yaml, o)
 			res.Stats.StaticSecrets++
 		case inCluster[o]:
-			if s := inClusterSecret(vo); s != nil {
-				res.add(s, nil, o)
-				res.Stats.InCluster++
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: Secret %s is delivered in-cluster: the vaultcmp companion fills it", o.Where(), destinationName(vo.obj)))
+			res.Stats.InCluster++
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: Secret %s is delivered in-cluster: the vaultcmp companion fills it", o.Where(), destinationName(vo.obj)))
+		}
+		if c := contracts[o]; c != nil {
+			if j := byObj[o]; j != nil && !j.offline {
+				c.Static = j.staticState(opts.HMACKey)
 			}
+			carrier, err := carrierSecret(c)
+			if err != nil {
+				return nil, err
+			}
+			res.add(carrier, nil, o)
 		}
 	}
 	w, err := addRolloutAnnotations(res.Objects, jobs, opts.Namespace, opts.HMACKey)
@@ -358,7 +398,7 @@ func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 		j.err = problem(j.vo.src, "spec.destination.transformation", err, "fix the transformation; the Vault data is not shown here")
 		return
 	}
-	j.data = data
+	j.data, j.version = data, sec.Version
 	j.secret = staticSecret(j)
 	j.yaml, _ = encodeObject(j.secret) // on error, WriteYAML encodes again and reports it
 }
@@ -431,4 +471,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// staticState is what the carrier says of the KV data read: the kv-v2
+// version, or for kv-v1 a keyed HMAC of the Secret's data.
+func (j *job) staticState(key []byte) *contract.StaticState {
+	if j.version > 0 {
+		return &contract.StaticState{KVVersion: j.version}
+	}
+	if len(key) == 0 {
+		return nil
+	}
+	return &contract.StaticState{DataHMAC: Checksum(key, j.data)}
 }

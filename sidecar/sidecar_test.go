@@ -355,6 +355,9 @@ func TestComponent(t *testing.T) {
 	assert.ElementsMatch(t, []string{
 		"Deployment/argocd-repo-server", "ConfigMap/argocd-cm", "ConfigMap/" + pluginCM, "ConfigMap/" + configCM,
 		"ClusterRole/vaultcmp-repo-server", "ClusterRoleBinding/vaultcmp-repo-server",
+		// The companion (TestCompanionInstall checks them).
+		"ServiceAccount/vaultcmp-companion", "ClusterRole/vaultcmp-companion", "ClusterRoleBinding/vaultcmp-companion",
+		"Role/vaultcmp-companion", "RoleBinding/vaultcmp-companion", "Deployment/vaultcmp-companion", "Service/vaultcmp-companion-metrics",
 	}, out.keys(), "the component adds nothing else (no Secret, no wider role)")
 }
 
@@ -477,7 +480,7 @@ func TestHelmValues(t *testing.T) {
 	assert.Equal(t, kvols, hvols)
 
 	// RBAC: the same ClusterRole.
-	require.Len(t, v.ExtraObjects, 2)
+	require.Len(t, v.ExtraObjects, 2+companionObjects)
 	var role rbacv1.ClusterRole
 	require.NoError(t, yaml.UnmarshalStrict(v.ExtraObjects[0], &role))
 	assert.Equal(t, "ClusterRole", role.Kind)

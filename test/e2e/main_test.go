@@ -84,6 +84,10 @@ func run(t testing.TB, env []string, args ...string) result {
 	}
 	r := result{stdout: out.String(), stderr: errb.String(), code: code}
 	assertNoSecrets(t, r.stderr)
+	if code == 0 && len(args) > 0 && args[0] == "render" {
+		// Every successful render is what Argo CD would apply.
+		serverSideApply(t, docs(t, r.stdout), renderNamespace(args))
+	}
 	return r
 }
 
