@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs on a fresh Debian machine, if missing.
 # Go itself is expected at /usr/local/go or on PATH.
+#   git           the e2e tests' file:// repositories (and Argo CD's repo-server)
+#   redis-server  Argo CD's cache in the e2e control plane (test/e2e/argocd.go)
 set -euo pipefail
 need=()
-for cmd in git make; do
-  command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd")
+for pair in git:git make:make redis-server:redis-server; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if ((${#need[@]})); then
   sudo=""
