@@ -28,8 +28,8 @@ parts: ## Build the real parts (Vault, etcd, kube-apiserver, Argo CD 2.14 and 3.
 	cd $(E2E) && $(GO) run ./cmd/parts
 
 .PHONY: demo
-demo: deps ## Start a real Vault dev server, seed it and render examples/webapp
-	cd $(E2E) && $(GO) run ./cmd/parts vault
+demo: deps ## Render examples/webapp against a real Vault, then fill its Secrets with the companion in a real kube-apiserver
+	cd $(E2E) && $(GO) run ./cmd/parts vault etcd kube-apiserver
 	cd $(E2E) && $(GO) run ./cmd/demo
 
 .PHONY: fmt
@@ -50,8 +50,24 @@ test-e2e: parts ## End-to-end tests against real parts on 127.0.0.1 (Argo CD 3.6
 	cd $(E2E) && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./...
 	cd $(E2E) && VAULTCMP_E2E_ARGOCD=2.14 $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -run '$(ARGO214_SMOKE)' .
 
+# Go native fuzz targets: package and name.
+FUZZ_TARGETS := ./api/v1beta1:FuzzDecode ./renderer:FuzzLoad ./renderer/transform:FuzzTemplate
+FUZZTIME ?= 2m
+
+.PHONY: fuzz-short
+fuzz-short: ## Run each fuzz target briefly (10s; part of make test)
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 2m); seeds in testdata/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
 .PHONY: test
-test: deps fmt vet test-unit test-e2e ## Every test (what .ci/run runs)
+test: deps fmt vet test-unit fuzz-short test-e2e ## Every test (what .ci/run runs)
 
 .PHONY: bench
 bench: deps parts ## Benchmarks against the real Vault and Argo CD 3.6 (fleet hard refresh of 100 apps)

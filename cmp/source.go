@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
 
@@ -37,20 +38,25 @@ var marker = []byte("secrets.hashicorp.com/")
 // secrets.hashicorp.com resources: manifests of plain directories and
 // kustomizations, and templates of Helm charts (*.yaml, *.yml, *.json,
 // *.tpl). Hidden entries are skipped. No file means the app is not for
-// vaultcmp.
+// vaultcmp. Files are read within the default limits (DiscoverWith).
 func Discover(dir string) ([]string, error) {
+	return DiscoverWith(dir, renderer.NewLoader(limits.Default()))
+}
+
+// DiscoverWith is Discover reading files through ld (its size limits).
+func DiscoverWith(dir string, ld *renderer.Loader) ([]string, error) {
 	files, err := renderer.Files(dir, ".yaml", ".yml", ".json", ".tpl")
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, p := range files {
-		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		b, err := ld.ReadFile(p, filepath.ToSlash(rel))
 		if err != nil {
 			return nil, err
 		}
 		if bytes.Contains(b, marker) {
-			rel, _ := filepath.Rel(dir, p)
 			out = append(out, filepath.ToSlash(rel))
 		}
 	}

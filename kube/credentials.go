@@ -3,6 +3,8 @@ package kube
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,9 +16,20 @@ import (
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
 
-// Credentials reads from the cluster.
+// Credentials reads from the cluster. One Credentials serves one render:
+// it asks for one token per service account, audiences and expiry, however
+// many VaultAuths log in with it.
 type Credentials struct {
 	Client kubernetes.Interface
+
+	mu     sync.Mutex
+	tokens map[string]*tokenCall
+}
+
+type tokenCall struct {
+	done  chan struct{}
+	token string
+	err   error
 }
 
 var _ renderer.Credentials = (*Credentials)(nil)
@@ -30,6 +43,9 @@ func Config() (*rest.Config, error) {
 		return nil, fmt.Errorf("finding the cluster (in-cluster config, KUBECONFIG or ~/.kube/config): %w", err)
 	}
 	cfg.UserAgent = "vaultcmp"
+	// client-go's default (5/s, bursts of 10) makes an app of many service
+	// accounts wait on the client side.
+	cfg.QPS, cfg.Burst = 50, 100
 	return cfg, nil
 }
 
@@ -49,8 +65,33 @@ func New() (*Credentials, error) {
 // CanMintTokens implements renderer.Credentials.
 func (c *Credentials) CanMintTokens() error { return nil }
 
-// ServiceAccountToken implements renderer.Credentials with a TokenRequest.
+// ServiceAccountToken implements renderer.Credentials with a TokenRequest,
+// once per service account, audiences and expiry.
 func (c *Credentials) ServiceAccountToken(ctx context.Context, namespace, sa string, audiences []string, exp int64) (string, error) {
+	key := fmt.Sprintf("%s\x00%s\x00%d\x00%s", namespace, sa, exp, strings.Join(audiences, "\x00"))
+	c.mu.Lock()
+	if c.tokens == nil {
+		c.tokens = map[string]*tokenCall{}
+	}
+	call, found := c.tokens[key]
+	if !found {
+		call = &tokenCall{done: make(chan struct{})}
+		c.tokens[key] = call
+	}
+	c.mu.Unlock()
+	if !found {
+		call.token, call.err = c.requestToken(ctx, namespace, sa, audiences, exp)
+		close(call.done)
+	}
+	select {
+	case <-call.done:
+		return call.token, call.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (c *Credentials) requestToken(ctx context.Context, namespace, sa string, audiences []string, exp int64) (string, error) {
 	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: audiences}}
 	if exp > 0 {
 		req.Spec.ExpirationSeconds = &exp

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/vaultcmp/vaultcmp/cmp"
 	"github.com/vaultcmp/vaultcmp/kube"
@@ -25,7 +27,9 @@ logging in to Vault as the app's own service accounts (a TokenRequest in the
 destination namespace). VAULT_ADDR and VAULT_TOKEN are ignored: one identity
 for all apps is what vaultcmp avoids. Vault tokens are cached in
 $VAULTCMP_TOKEN_CACHE_DIR (default: the user cache directory) until they near
-expiry.`,
+expiry. Credentials go only to the Vault addresses in
+$VAULTCMP_ALLOWED_VAULT_ADDRESSES (or --allowed-vault-address): unset, none
+leaves.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			be, err := cmp.FromEnviron(env.LookupEnv)
@@ -39,6 +43,9 @@ expiry.`,
 			if err != nil {
 				return &exitError{code: ExitProblems, err: err}
 			}
+			// client-go's own log lines (throttling, retries) would reach
+			// Argo CD's UI through stderr: generate reports what matters.
+			klog.SetLogger(logr.Discard())
 			creds, err := kube.New()
 			if err != nil {
 				return &exitError{code: ExitProblems, err: err}
@@ -61,7 +68,7 @@ expiry.`,
 				source: sourceFlags{
 					namespace: be.Namespace, helmReleaseName: release, helmValuesFiles: be.Params.HelmValuesFiles,
 					helmSet: setList(be.Params.HelmParameters), kubeVersion: be.KubeVersion, apiVersions: be.APIVersions,
-					repoRoot: repoRoot(dir, be.SourcePath),
+					repoRoot: repoRoot(dir, be.SourcePath), allowRemote: envBool(env, renderer.EnvKustomizeAllowRemote),
 				},
 				opts: renderer.Options{
 					Namespace:           be.Namespace,
@@ -70,7 +77,8 @@ expiry.`,
 					Delivery:            be.Params.Delivery,
 					Tenancy:             true,
 				},
-				cache: &vault.FileTokenCache{Dir: cacheDir},
+				cache:            &vault.FileTokenCache{Dir: cacheDir},
+				requireAllowList: true,
 			})
 		},
 	}

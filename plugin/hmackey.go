@@ -19,7 +19,7 @@ func loadHMACKey(env Env, file string) ([]byte, error) {
 		return []byte(k), nil
 	}
 	if file != "" {
-		b, err := os.ReadFile(file)
+		b, err := readBounded(file, 64<<10)
 		if err != nil {
 			return nil, fmt.Errorf("reading the HMAC key: %w", err)
 		}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
 )
 
 // Exit codes.
@@ -58,11 +60,11 @@ func Run(ctx context.Context, args []string, env Env) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			_, _ = io.WriteString(env.Stderr, "error: "+ee.err.Error()+"\n")
+			_, _ = io.WriteString(env.Stderr, "error: "+safetext.Lines(ee.err.Error())+"\n")
 		}
 		return ee.code
 	}
-	_, _ = io.WriteString(env.Stderr, "error: "+err.Error()+"\n")
+	_, _ = io.WriteString(env.Stderr, "error: "+safetext.Lines(err.Error())+"\n")
 	return ExitUsage
 }
 
@@ -76,6 +78,6 @@ func NewCommand(env Env) *cobra.Command {
 	}
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	root.AddCommand(newRenderCommand(env), newGenerateCommand(env), newDiscoverCommand(env), newValidateCommand(env), newVersionCommand(env))
+	root.AddCommand(newRenderCommand(env), newGenerateCommand(env), newDiscoverCommand(env), newValidateCommand(env), newCompanionCommand(env), newVersionCommand(env))
 	return root
 }

@@ -1,7 +1,7 @@
 package plugin
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
@@ -23,15 +24,19 @@ const (
 	EnvHMACKey             = "VAULTCMP_HMAC_KEY"
 	EnvHMACKeyFile         = "VAULTCMP_HMAC_KEY_FILE"
 	EnvTokenCacheDir       = "VAULTCMP_TOKEN_CACHE_DIR"
+	EnvVaultCACert         = "VAULT_CACERT"
 )
 
 // commonFlags are the settings render and generate share.
 type commonFlags struct {
+	limits              limitFlags
 	defaultVaultAddress string
 	concurrency         int
 	hmacKeyFile         string
 	logLevel            string
 	logFormat           string
+	allowedAddresses    []string
+	vaultCACert         string
 }
 
 func (f *commonFlags) register(cmd *cobra.Command, env Env, logLevel string) {
@@ -41,8 +46,13 @@ func (f *commonFlags) register(cmd *cobra.Command, env Env, logLevel string) {
 	fl.IntVar(&f.concurrency, "concurrency", 16, "Vault requests in flight at most")
 	fl.StringVar(&f.hmacKeyFile, "hmac-key-file", env.get(EnvHMACKeyFile),
 		"file with the key of the rollout checksums [$"+EnvHMACKeyFile+"; or the key itself in $"+EnvHMACKey+"]")
+	fl.StringArrayVar(&f.allowedAddresses, "allowed-vault-address", nil,
+		"a Vault address (scheme://host[:port]) credentials may be sent to; repeatable, added to $"+vault.EnvAllowedVaultAddresses+" (comma-separated)")
+	fl.StringVar(&f.vaultCACert, "vault-cacert", env.get(EnvVaultCACert),
+		"PEM file with the CA of Vault's TLS certificate, for VaultConnections without caCertSecretRef [$"+EnvVaultCACert+"]")
 	fl.StringVar(&f.logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
 	fl.StringVar(&f.logFormat, "log-format", "console", "log format on stderr: console or json")
+	f.limits.register(cmd, env)
 }
 
 // renderFlags are render's own settings.
@@ -64,8 +74,13 @@ every VaultStaticSecret replaced by its Secret, read from Vault.
 Where Vault is and who you are:
   address: $VAULT_ADDR, else the VaultConnection of the VaultAuth,
            else --default-vault-address
-  login:   $VAULT_TOKEN, else the VaultAuth (appRole: secretIDPath, or
-           secretRef read from $VAULTCMP_SECRET_<NAME>_<KEY>)
+  login:   $VAULT_TOKEN (only with $VAULT_ADDR), else the VaultAuth
+           (appRole/jwt: secretRef read from $VAULTCMP_SECRET_<NAME>_<KEY>)
+  CA:      caCertSecretRef read from $VAULTCMP_SECRET_<NAME>_CA_CRT, else
+           --vault-cacert / $VAULT_CACERT
+With $VAULTCMP_ALLOWED_VAULT_ADDRESSES (or --allowed-vault-address) set,
+credentials go to no other Vault address. A manifest never makes render
+read a local file.
 
 With --offline, no Vault is needed: Secrets hold placeholders.
 Nothing is printed on stdout unless every object renders.`,
@@ -78,6 +93,9 @@ Nothing is printed on stdout unless every object renders.`,
 			var token string
 			if !f.offline {
 				token = env.get(EnvVaultToken)
+			}
+			if token != "" && env.get(EnvVaultAddr) == "" {
+				return &exitError{code: ExitUsage, err: errors.New("VAULT_TOKEN is set but VAULT_ADDR is not: the token would go to whatever address the manifests name; set VAULT_ADDR to your Vault")}
 			}
 			return runApp(cmd, env, appRun{
 				flags: &f.commonFlags, source: f.source, dir: dir,
@@ -105,9 +123,53 @@ type appRun struct {
 	dir    string
 	opts   renderer.Options
 	cache  vault.TokenCache
+	// requireAllowList: no allow-list means no credential leaves (generate).
+	requireAllowList bool
 }
 
+// allowList is the operator's allow-list from $VAULTCMP_ALLOWED_VAULT_ADDRESSES
+// and --allowed-vault-address. Unset gives nil (nothing enforced) unless
+// required, when it gives the empty list (nothing allowed).
+func (f *commonFlags) allowList(env Env, required bool) (*vault.AllowList, error) {
+	v, set := env.LookupEnv(vault.EnvAllowedVaultAddresses)
+	if !set && len(f.allowedAddresses) == 0 && !required {
+		return nil, nil
+	}
+	l, err := vault.ParseAllowList(append([]string{v}, f.allowedAddresses...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// maxCACertBytes bounds the CA bundle read from --vault-cacert.
+const maxCACertBytes = 1 << 20
+
+// caCert reads the CA bundle the person running vaultcmp named.
+func (f *commonFlags) caCert() ([]byte, error) {
+	if f.vaultCACert == "" {
+		return nil, nil
+	}
+	b, err := readBounded(f.vaultCACert, maxCACertBytes)
+	if err != nil {
+		return nil, fmt.Errorf("--vault-cacert / $%s: %w", EnvVaultCACert, err)
+	}
+	return b, nil
+}
+
+// runApp renders within the limits: the deadline, and SIGTERM, end it at any
+// point with nothing on stdout (see interruptible).
 func runApp(cmd *cobra.Command, env Env, a appRun) error {
+	lim, err := a.flags.limits.limits()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := withDeadline(cmd.Context(), lim)
+	defer cancel()
+	return interruptible(ctx, func(c *committer) error { return renderApp(ctx, env, a, lim, c) })
+}
+
+func renderApp(ctx context.Context, env Env, a appRun, lim limits.Limits, c *committer) error {
 	log, err := newLogger(env, a.flags.logLevel, a.flags.logFormat)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
@@ -120,7 +182,8 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 		defer stop()
 	}
 	start := time.Now()
-	objs, err := a.source.load(cmd.Context(), a.dir, a.opts.Namespace)
+	a.source.limits = lim
+	objs, err := a.source.load(ctx, a.dir, a.opts.Namespace)
 	if err != nil {
 		return &exitError{code: ExitProblems, err: err}
 	}
@@ -128,9 +191,17 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 	if keyErr != nil {
 		log.Debug().Err(keyErr).Msg("no HMAC key; rollout targets and the token cache need one")
 	}
-	session := vault.NewSession(vault.Options{Concurrency: a.flags.concurrency, TokenCache: a.cache, CacheKeyHMAC: key})
-	a.opts.Vault, a.opts.HMACKey = session, key
-	res, err := renderer.Render(cmd.Context(), objs, a.opts)
+	allow, err := a.flags.allowList(env, a.requireAllowList)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	if a.opts.CACert, err = a.flags.caCert(); err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	session := vault.NewSession(vault.Options{Concurrency: a.flags.concurrency, TokenCache: a.cache, CacheKeyHMAC: key,
+		AllowList: allow, MaxResponse: orNoLimit(lim.VaultResponse)})
+	a.opts.Vault, a.opts.HMACKey, a.opts.Limits = session, key, lim
+	res, err := renderer.Render(ctx, objs, a.opts)
 	st := session.Stats()
 	summary := func(e *zerolog.Event) *zerolog.Event {
 		return e.Int("objects", len(objs)).Int64("vault_reads", st.Reads).Int64("logins", st.Logins).
@@ -153,7 +224,7 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 		log.Warn().Msg(w)
 	}
 	t0 := time.Now()
-	var out bytes.Buffer
+	out := limitedBuffer{max: lim.OutputSize}
 	if err := res.WriteYAML(&out); err != nil {
 		return &exitError{code: ExitProblems, err: err}
 	}
@@ -161,7 +232,12 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 	runtime.ReadMemStats(&ms)
 	log.Debug().Dur("decode", res.Stats.Decode).Dur("plan", res.Stats.Plan).Dur("fetch", res.Stats.Fetch).
 		Dur("emit", res.Stats.Emit).Dur("write", time.Since(t0)).Uint64("go_sys_bytes", ms.Sys).Msg("phases")
-	if _, err := env.Stdout.Write(out.Bytes()); err != nil {
+	if !c.commit() {
+		return &exitError{code: ExitProblems, err: interruptedError(ctx)}
+	}
+	_, err = env.Stdout.Write(out.Bytes())
+	c.done()
+	if err != nil {
 		return &exitError{code: ExitProblems, err: fmt.Errorf("writing the output: %w", err)}
 	}
 	summary(log.Info()).Int("secrets", res.Stats.StaticSecrets).Int("in_cluster", res.Stats.InCluster).

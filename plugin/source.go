@@ -3,11 +3,18 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vaultcmp/vaultcmp/cmp"
+	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
 
@@ -19,7 +26,9 @@ type sourceFlags struct {
 	helmSet         []string
 	kubeVersion     string
 	apiVersions     []string
-	repoRoot        string
+	repoRoot        string        // the repository's root; found from dir when empty
+	allowRemote     bool          // kustomize may fetch remote resources (the operator's opt-in)
+	limits          limits.Limits // set by the command before load
 }
 
 func (f *sourceFlags) register(cmd *cobra.Command, env Env) {
@@ -29,12 +38,86 @@ func (f *sourceFlags) register(cmd *cobra.Command, env Env) {
 	fl.StringVar(&f.helmReleaseName, "helm-release-name", "", "release name of a Helm chart (default: the directory's name)")
 	fl.StringArrayVar(&f.helmValuesFiles, "helm-values", nil, "Helm values file, relative to the chart (repeatable)")
 	fl.StringArrayVar(&f.helmSet, "helm-set", nil, "Helm value key=value (repeatable)")
+	f.registerRemote(cmd, env)
+}
+
+func (f *sourceFlags) registerRemote(cmd *cobra.Command, env Env) {
+	cmd.Flags().BoolVar(&f.allowRemote, "kustomize-allow-remote", envBool(env, renderer.EnvKustomizeAllowRemote),
+		"let kustomize fetch remote resources (http, git); off: a kustomization is built from the repository alone [$"+renderer.EnvKustomizeAllowRemote+"]")
+}
+
+func envBool(env Env, k string) bool {
+	b, _ := strconv.ParseBool(env.get(k))
+	return b
+}
+
+// guard refuses an app that reaches outside its repository: dir or a
+// symlink under it leading out, and kustomize references that are remote or
+// outside. Every command calls it before reading dir.
+func (f *sourceFlags) guard(dir string) error {
+	if f.repoRoot == "" {
+		f.repoRoot = findRepoRoot(dir)
+	}
+	if err := renderer.CheckTree(f.repoRoot, dir); err != nil {
+		return err
+	}
+	remoteGuard(f.allowRemote)
+	if cmp.DetectSource(dir) == cmp.SourceKustomize {
+		return renderer.CheckKustomization(f.repoRoot, dir, f.allowRemote)
+	}
+	return nil
+}
+
+// findRepoRoot is the closest directory at or above dir holding .git, else dir.
+func findRepoRoot(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return abs
+		}
+	}
+}
+
+// remoteGuard sets what Go's default HTTP transport (the one kustomize's
+// remote loader uses) may do: nothing, unless the operator allowed remote
+// resources, and then with timeouts. vaultcmp's own clients (Vault,
+// Kubernetes) have transports of their own.
+func remoteGuard(allow bool) {
+	if !allow {
+		http.DefaultTransport = refuseTransport{}
+		return
+	}
+	http.DefaultTransport = &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 20 * time.Second,
+	}
+}
+
+type refuseTransport struct{}
+
+func (refuseTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	return nil, fmt.Errorf("vaultcmp fetches nothing from the network while building an app (the operator may allow remote kustomize resources: --kustomize-allow-remote, $%s)", renderer.EnvKustomizeAllowRemote)
 }
 
 // load reads the app in dir: a Helm chart, a kustomization or a directory.
 func (f sourceFlags) load(ctx context.Context, dir, namespace string) ([]*renderer.Object, error) {
+	if err := f.guard(dir); err != nil {
+		return nil, err
+	}
+	ld := renderer.NewLoader(f.limits)
 	if cmp.DetectSource(dir) != cmp.SourceHelm {
-		return renderer.Load(dir)
+		return ld.Load(dir)
 	}
 	set := map[string]string{}
 	for _, kv := range f.helmSet {
@@ -50,6 +133,6 @@ func (f sourceFlags) load(ctx context.Context, dir, namespace string) ([]*render
 	}
 	return renderer.LoadHelm(ctx, dir, renderer.HelmOptions{
 		ReleaseName: name, Namespace: namespace, ValuesFiles: f.helmValuesFiles, Set: set,
-		Root: f.repoRoot, KubeVersion: f.kubeVersion, APIVersions: f.apiVersions,
+		Root: f.repoRoot, KubeVersion: f.kubeVersion, APIVersions: f.apiVersions, Loader: ld,
 	})
 }

@@ -1,12 +1,14 @@
 package plugin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
 
@@ -30,6 +32,7 @@ type ReportProblem struct {
 
 func newValidateCommand(env Env) *cobra.Command {
 	var src sourceFlags
+	var lf limitFlags
 	var output string
 	var strict bool
 	cmd := &cobra.Command{
@@ -50,49 +53,65 @@ Secret, and rollout targets missing from the app (a warning; an error with
 			if output != "text" && output != "json" {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("-o must be text or json, not %q", output)}
 			}
-			rep := Report{Problems: []ReportProblem{}, Warnings: []string{}}
-			objs, err := src.load(cmd.Context(), dir, src.namespace)
+			lim, err := lf.limits()
 			if err != nil {
-				rep.Problems = append(rep.Problems, ReportProblem{Object: dir, Message: err.Error()})
-			} else {
-				rep.Objects = len(objs)
-				res, err := renderer.Render(cmd.Context(), objs, renderer.Options{
-					Namespace: src.namespace, Offline: true, HMACKey: []byte("validate"),
-					Credentials: renderer.EnvCredentials{LookupEnv: env.LookupEnv},
-				})
-				var probs renderer.Problems
-				switch {
-				case errors.As(err, &probs):
-					for _, p := range probs {
-						rep.Problems = append(rep.Problems, ReportProblem{Object: p.Object, Field: p.Field, Message: p.Err.Error(), Hint: p.Hint, VaultPath: p.VaultPath})
-					}
-				case err != nil:
-					rep.Problems = append(rep.Problems, ReportProblem{Object: dir, Message: err.Error()})
-				default:
-					rep.Warnings = append(rep.Warnings, res.Warnings...)
-					rep.Secrets = res.Stats.StaticSecrets + res.Stats.InCluster
-				}
+				return err
 			}
-			rep.Valid = len(rep.Problems) == 0 && (!strict || len(rep.Warnings) == 0)
-			if output == "json" {
-				enc := json.NewEncoder(env.Stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
-					return err
-				}
-			} else {
-				writeReport(env, rep)
-			}
-			if !rep.Valid {
-				return &exitError{code: ExitProblems}
-			}
-			return nil
+			src.limits = lim
+			ctx, cancel := withDeadline(cmd.Context(), lim)
+			defer cancel()
+			return interruptible(ctx, func(c *committer) error { return validate(ctx, env, src, dir, output, strict, c) })
 		},
 	}
 	src.register(cmd, env)
+	lf.register(cmd, env)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings (e.g. rollout targets outside the app) as errors")
 	return cmd
+}
+
+func validate(ctx context.Context, env Env, src sourceFlags, dir, output string, strict bool, c *committer) error {
+	rep := Report{Problems: []ReportProblem{}, Warnings: []string{}}
+	objs, err := src.load(ctx, dir, src.namespace)
+	if err != nil {
+		rep.Problems = append(rep.Problems, ReportProblem{Object: dir, Message: err.Error()})
+	} else {
+		rep.Objects = len(objs)
+		res, err := renderer.Render(ctx, objs, renderer.Options{
+			Namespace: src.namespace, Offline: true, HMACKey: []byte("validate"), Limits: src.limits,
+			Credentials: renderer.EnvCredentials{LookupEnv: env.LookupEnv},
+		})
+		var probs renderer.Problems
+		switch {
+		case errors.As(err, &probs):
+			for _, p := range probs {
+				rep.Problems = append(rep.Problems, ReportProblem{Object: p.Object, Field: p.Field, Message: p.Err.Error(), Hint: p.Hint, VaultPath: p.VaultPath})
+			}
+		case err != nil:
+			rep.Problems = append(rep.Problems, ReportProblem{Object: dir, Message: err.Error()})
+		default:
+			rep.Warnings = append(rep.Warnings, res.Warnings...)
+			rep.Secrets = res.Stats.StaticSecrets + res.Stats.InCluster
+		}
+	}
+	rep.Valid = len(rep.Problems) == 0 && (!strict || len(rep.Warnings) == 0)
+	if !c.commit() {
+		return &exitError{code: ExitProblems, err: interruptedError(ctx)}
+	}
+	defer c.done()
+	if output == "json" {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		writeReport(env, rep)
+	}
+	if !rep.Valid {
+		return &exitError{code: ExitProblems}
+	}
+	return nil
 }
 
 func writeReport(env Env, rep Report) {
@@ -101,13 +120,13 @@ func writeReport(env Env, rep Report) {
 		if p.Field != "" {
 			loc += ": " + p.Field
 		}
-		fmt.Fprintf(env.Stdout, "error: %s: %s\n", loc, p.Message)
+		fmt.Fprintf(env.Stdout, "error: %s: %s\n", safetext.Lines(loc), safetext.Lines(p.Message))
 		if p.Hint != "" {
-			fmt.Fprintf(env.Stdout, "  hint: %s\n", p.Hint)
+			fmt.Fprintf(env.Stdout, "  hint: %s\n", safetext.Lines(p.Hint))
 		}
 	}
 	for _, w := range rep.Warnings {
-		fmt.Fprintf(env.Stdout, "warning: %s\n", w)
+		fmt.Fprintf(env.Stdout, "warning: %s\n", safetext.Lines(w))
 	}
 	if rep.Valid {
 		fmt.Fprintf(env.Stdout, "valid: %d objects, %d Secrets from Vault\n", rep.Objects, rep.Secrets)

@@ -1,6 +1,7 @@
 package renderer
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -13,8 +14,9 @@ import (
 // objects that read the same secret with the same transformation share the
 // data (it is only read afterwards).
 type buildCache struct {
-	mu sync.Mutex
-	m  map[string]*buildResult
+	bounds transform.Bounds
+	mu     sync.Mutex
+	m      map[string]*buildResult
 }
 
 type buildResult struct {
@@ -23,10 +25,10 @@ type buildResult struct {
 	err  error
 }
 
-func (c *buildCache) build(sec *vault.KVSecret, r transform.Resolved, in transform.Input) (map[string][]byte, error) {
+func (c *buildCache) build(ctx context.Context, sec *vault.KVSecret, r transform.Resolved, in transform.Input) (map[string][]byte, error) {
 	key, ok := buildKey(sec, r, in)
 	if !ok {
-		return transform.Build(r, in)
+		return transform.BuildContext(ctx, r, in, c.bounds)
 	}
 	c.mu.Lock()
 	b, found := c.m[key]
@@ -35,7 +37,7 @@ func (c *buildCache) build(sec *vault.KVSecret, r transform.Resolved, in transfo
 		c.m[key] = b
 	}
 	c.mu.Unlock()
-	b.once.Do(func() { b.data, b.err = transform.Build(r, in) })
+	b.once.Do(func() { b.data, b.err = transform.BuildContext(ctx, r, in, c.bounds) })
 	return b.data, b.err
 }
 

@@ -7,8 +7,10 @@
 //	  → resolve refs (VaultAuth, VaultConnection, SecretTransformation; allowedNamespaces)
 //	  → read Vault (through a vault.Reader: one login per identity, identical reads once)
 //	  → transform (renderer/transform, VSO's rules)
-//	  → emit: each VaultStaticSecret becomes its Secret, VaultDynamicSecret and
-//	    VaultPKISecret become data-less Secrets for the in-cluster companion,
+//	  → emit: each VaultStaticSecret becomes its Secret; VaultDynamicSecret,
+//	    VaultPKISecret and in-cluster VaultStaticSecrets become carriers of
+//	    the companion's contract (package contract), as do inline
+//	    VaultStaticSecrets with refreshAfter (next to their Secret);
 //	    VaultConnection/VaultAuth/SecretTransformation disappear, everything
 //	    else passes through; rollout targets get a checksum annotation.
 //

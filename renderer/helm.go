@@ -12,6 +12,9 @@ import (
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"helm.sh/helm/v3/pkg/strvals"
+
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
+	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // HelmOptions render a chart as `helm template` does, in-process.
@@ -26,6 +29,9 @@ type HelmOptions struct {
 	Root        string
 	KubeVersion string   // e.g. "1.37.2" (Argo CD's KUBE_VERSION)
 	APIVersions []string // Argo CD's KUBE_API_VERSIONS
+	// Loader checks the chart's files before Helm loads them and decodes
+	// the rendered output; default NewLoader(limits.Default()).
+	Loader *Loader
 }
 
 // LoadHelm renders the chart in dir as `helm template --include-crds` does
@@ -34,6 +40,13 @@ type HelmOptions struct {
 // manifests in Helm's install order, then the hooks.
 func LoadHelm(ctx context.Context, dir string, o HelmOptions) ([]*Object, error) {
 	_ = ctx // rendering is local
+	ld := o.Loader
+	if ld == nil {
+		ld = NewLoader(limits.Default())
+	}
+	if err := ld.Check(dir); err != nil {
+		return nil, err
+	}
 	chrt, err := loader.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("loading the Helm chart in %s: %w", dir, err)
@@ -86,7 +99,7 @@ func LoadHelm(ctx context.Context, dir string, o HelmOptions) ([]*Object, error)
 	for _, h := range hooks {
 		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
 	}
-	return Decode([]byte(b.String()), "chart "+chrt.Name())
+	return ld.Decode([]byte(b.String()), "chart "+chrt.Name())
 }
 
 // helmValues merges the values files (in order) and then --set values, as
@@ -99,8 +112,8 @@ func helmValues(dir string, o HelmOptions) (map[string]any, error) {
 	vals := map[string]any{}
 	for _, f := range o.ValuesFiles {
 		p := filepath.Join(dir, f)
-		if !within(root, p) {
-			return nil, fmt.Errorf("Helm values file %q is outside the repository", f)
+		if !withinReal(root, p) {
+			return nil, fmt.Errorf("Helm values file %s %w", safetext.Clean(f), ErrOutsideRepository)
 		}
 		v, err := chartutil.ReadValuesFile(p)
 		if err != nil {
@@ -132,15 +145,4 @@ func mergeValues(a, b map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-// within tells whether p is root or below it.
-func within(root, p string) bool {
-	ar, err1 := filepath.Abs(root)
-	ap, err2 := filepath.Abs(p)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	rel, err := filepath.Rel(ar, ap)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

@@ -2,6 +2,7 @@ package renderer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,6 +19,9 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
+	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // Object is one Kubernetes object as read from the input, with where it came from.
@@ -52,7 +56,7 @@ func (o *Object) Where() string {
 	if o.Index > 0 {
 		src = fmt.Sprintf("%s#%d", src, o.Index)
 	}
-	return fmt.Sprintf("%s: %s %s", src, o.Kind(), qualified(o.Namespace(), o.Name()))
+	return fmt.Sprintf("%s: %s %s", safetext.Clean(src), safetext.Clean(o.Kind()), safetext.Clean(qualified(o.Namespace(), o.Name())))
 }
 
 func qualified(ns, name string) string {
@@ -75,17 +79,23 @@ func IsKustomization(dir string) bool {
 // Load reads every object under root: a kustomization is built with
 // kustomize (load restrictions root-only); any other directory is walked
 // recursively for *.yaml, *.yml and *.json files (hidden entries skipped), in
-// lexical order; a file stands for itself.
+// lexical order; a file stands for itself. The default limits apply (see
+// Loader).
 func Load(root string) ([]*Object, error) {
+	return NewLoader(limits.Default()).Load(root)
+}
+
+// Load is the package's Load within l's limits.
+func (l *Loader) Load(root string) ([]*Object, error) {
 	st, err := os.Stat(root)
 	if err != nil {
 		return nil, fmt.Errorf("reading the input: %w", err)
 	}
 	if !st.IsDir() {
-		return loadFile(root, filepath.Base(root))
+		return l.loadFile(root, filepath.Base(root))
 	}
 	if IsKustomization(root) {
-		return loadKustomization(root)
+		return l.loadKustomization(root)
 	}
 	files, err := Files(root, ".yaml", ".yml", ".json")
 	if err != nil {
@@ -94,7 +104,7 @@ func Load(root string) ([]*Object, error) {
 	var out []*Object
 	for _, f := range files {
 		rel, _ := filepath.Rel(root, f)
-		objs, err := loadFile(f, filepath.ToSlash(rel))
+		objs, err := l.loadFile(f, filepath.ToSlash(rel))
 		if err != nil {
 			return nil, err
 		}
@@ -129,24 +139,30 @@ func Files(root string, exts ...string) ([]string, error) {
 	return files, nil
 }
 
-func loadFile(path, rel string) ([]*Object, error) {
-	b, err := os.ReadFile(path)
+func (l *Loader) loadFile(path, rel string) ([]*Object, error) {
+	b, err := l.ReadFile(path, rel)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", rel, err)
+		return nil, err
 	}
-	return Decode(b, rel)
+	return l.Decode(b, rel)
 }
 
 // Decode splits a multi-document YAML (or JSON) stream into objects. Empty
 // documents are skipped; `kind: List` is flattened. YAML 1.2 rules apply, as
 // in kustomize: `n` and `on` are strings, and so are unquoted dates.
-// Documents are parsed concurrently.
+// Documents are parsed concurrently. The default limits apply (see Loader).
 func Decode(b []byte, source string) ([]*Object, error) {
+	return NewLoader(limits.Default()).Decode(b, source)
+}
+
+// Decode is the package's Decode within l's limits (aliases and depth; the
+// caller has checked the size of b).
+func (l *Loader) Decode(b []byte, source string) ([]*Object, error) {
 	docs := splitDocuments(b)
 	parsed := make([][]*Object, len(docs))
 	errs := make([]error, len(docs))
 	parallel(len(docs), func(i int) {
-		parsed[i], errs[i] = decodeDocument(docs[i], source, i)
+		parsed[i], errs[i] = l.decodeDocument(docs[i], source, i)
 	})
 	var out []*Object
 	for i := range docs {
@@ -186,24 +202,27 @@ func splitDocuments(b []byte) [][]byte {
 	return append(docs, b[start:])
 }
 
-func decodeDocument(doc []byte, source string, i int) ([]*Object, error) {
+func (l *Loader) decodeDocument(doc []byte, source string, i int) ([]*Object, error) {
 	var node yaml.Node
 	if err := yaml.Unmarshal(doc, &node); err != nil {
-		return nil, fmt.Errorf("%s: document %d: %w", source, i, err)
+		return nil, fmt.Errorf("%s: document %d: %w", safetext.Clean(source), i, err)
+	}
+	if err := l.checkNode(&node, source, i); err != nil {
+		return nil, err
 	}
 	if node.Kind == 0 || (node.Kind == yaml.DocumentNode && len(node.Content) == 0) {
 		return nil, nil // empty or comment-only document
 	}
 	v, err := nodeValue(&node)
 	if err != nil {
-		return nil, fmt.Errorf("%s: document %d: %w", source, i, err)
+		return nil, fmt.Errorf("%s: document %d: %w", safetext.Clean(source), i, err)
 	}
 	if v == nil {
 		return nil, nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%s: document %d: not a Kubernetes object", source, i)
+		return nil, fmt.Errorf("%s: document %d: not a Kubernetes object", safetext.Clean(source), i)
 	}
 	if len(m) == 0 {
 		return nil, nil
@@ -219,7 +238,7 @@ func decodeDocument(doc []byte, source string, i int) ([]*Object, error) {
 		return out, nil
 	}
 	if _, ok := m["kind"].(string); !ok {
-		return nil, fmt.Errorf("%s: document %d: not a Kubernetes object (no kind)", source, i)
+		return nil, fmt.Errorf("%s: document %d: not a Kubernetes object (no kind)", safetext.Clean(source), i)
 	}
 	return []*Object{{Source: source, Index: i, Data: m}}, nil
 }
@@ -308,7 +327,7 @@ func parallel(n int, f func(int)) {
 	wg.Wait()
 }
 
-func loadKustomization(root string) ([]*Object, error) {
+func (l *Loader) loadKustomization(root string) ([]*Object, error) {
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
 	k := krusty.MakeKustomizer(opts)
@@ -316,12 +335,19 @@ func loadKustomization(root string) ([]*Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	rm, err := k.Run(filesys.MakeFsOnDisk(), abs)
+	rm, err := k.Run(l.FS(filesys.MakeFsOnDisk()), abs)
 	if err != nil {
-		return nil, fmt.Errorf("building the kustomization in %s: %w", root, err)
+		var lerr *limits.Error
+		if errors.As(err, &lerr) {
+			return nil, fmt.Errorf("building the kustomization in %s: %w", safetext.Clean(root), lerr)
+		}
+		return nil, fmt.Errorf("building the kustomization in %s: %w", safetext.Clean(root), err)
 	}
 	var out []*Object
 	for i, r := range rm.Resources() {
+		if err := l.checkNode(r.Document(), "kustomization", i); err != nil {
+			return nil, err
+		}
 		v, err := nodeValue(r.Document())
 		m, ok := v.(map[string]any)
 		if err != nil || !ok {

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer/transform"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
@@ -28,6 +30,11 @@ type Options struct {
 	DefaultVaultAddress string
 	// VaultAddress (VAULT_ADDR) replaces every VaultConnection's address.
 	VaultAddress string
+	// CACert is the PEM bundle the operator or the person running render
+	// gave (--vault-cacert, $VAULT_CACERT): the CA of every VaultConnection
+	// without a caCertSecretRef, and what a caCertPath stands for. A file a
+	// manifest names is never read.
+	CACert []byte
 	// VaultToken (VAULT_TOKEN) is used instead of every VaultAuth.
 	VaultToken string
 	// Credentials gives Secret keys and service-account tokens.
@@ -47,6 +54,11 @@ type Options struct {
 	// Tenancy refuses Vault objects outside Namespace (Argo CD apps: an app
 	// logs in only as service accounts of its destination namespace).
 	Tenancy bool
+	// Limits bound the templates (TemplateTime, TemplateOutput,
+	// TemplateWork); the zero value means limits.Default(). The render's
+	// deadline is the context's: when it passes, Render names the objects
+	// that were still waiting.
+	Limits limits.Limits
 }
 
 // delivery is where obj's values are written.
@@ -66,12 +78,14 @@ type Result struct {
 	Warnings []string         // things the user should know; never secret
 	Stats    Stats
 
-	encoded [][]byte // Objects[i] as a YAML document, when encoded already
+	encoded [][]byte  // Objects[i] as a YAML document, when encoded already
+	from    []*Object // the input object Objects[i] comes from
 }
 
-func (r *Result) add(obj map[string]any, encoded []byte) {
+func (r *Result) add(obj map[string]any, encoded []byte, from *Object) {
 	r.Objects = append(r.Objects, obj)
 	r.encoded = append(r.encoded, encoded)
+	r.from = append(r.from, from)
 }
 
 // WriteYAML writes the output as a multi-document YAML stream, the same
@@ -93,15 +107,17 @@ type Stats struct {
 
 // job is one VaultStaticSecret to render.
 type job struct {
-	vo      *vaultObject
-	vss     *v1beta1.VaultStaticSecret
-	id      *vault.Identity
-	refs    []*v1beta1.SecretTransformation
-	data    map[string][]byte
-	offline bool           // placeholders instead of Vault data
-	secret  map[string]any // the rendered Secret
-	yaml    []byte         // and its YAML document
-	err     *Problem
+	vo        *vaultObject
+	vss       *v1beta1.VaultStaticSecret
+	id        *vault.Identity
+	refs      []*v1beta1.SecretTransformation
+	data      map[string][]byte
+	offline   bool           // placeholders instead of Vault data
+	inCluster bool           // delivered by the companion: a carrier, no Secret
+	version   int            // kv-v2 version read
+	secret    map[string]any // the rendered Secret
+	yaml      []byte         // and its YAML document
+	err       *Problem
 }
 
 // Render turns objs into the output objects. On any problem it returns
@@ -170,11 +186,10 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		}
 		switch obj := vo.obj.(type) {
 		case *v1beta1.VaultStaticSecret:
-			if opts.delivery(obj) == DeliveryInCluster {
+			j := &job{vo: vo, vss: obj, offline: opts.Offline, inCluster: opts.delivery(obj) == DeliveryInCluster}
+			if j.inCluster {
 				companion(obj.Spec.VaultAuthRef)
-				continue
 			}
-			j := &job{vo: vo, vss: obj, offline: opts.Offline}
 			if p := r.plan(ctx, j); p != nil {
 				probs = append(probs, p)
 				continue
@@ -185,6 +200,37 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		case *v1beta1.VaultPKISecret:
 			companion(obj.Spec.VaultAuthRef)
 		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	// The contracts of what the companion fills or watches.
+	contracts := map[*Object]*contract.V1{}
+	for _, o := range objs {
+		vo := decoded[o]
+		if vo == nil {
+			continue
+		}
+		delivery := DeliveryInCluster
+		if vss, ok := vo.obj.(*v1beta1.VaultStaticSecret); ok && !inCluster[o] {
+			if vss.Spec.RefreshAfter == "" {
+				continue
+			}
+			delivery = DeliveryInline // the companion watches Vault for Argo CD
+		} else if !inCluster[o] {
+			continue
+		}
+		c, rerr := r.carrierContract(ctx, vo, delivery)
+		if rerr != nil {
+			probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
+			continue
+		}
+		if c.Connection.Address == "" && !opts.Offline {
+			probs = append(probs, problem(o, "spec.vaultAuthRef", errors.New("no Vault address for the companion"),
+				"reference a VaultConnection, add one named \"default\", or set --default-vault-address"))
+			continue
+		}
+		contracts[o] = c
 	}
 	if len(probs) > 0 {
 		return nil, probs
@@ -201,7 +247,10 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 	// Secrets as they are built (in run) and the plain objects that no
 	// rollout annotation can touch.
 	pre := make([][]byte, len(objs))
-	builds := &buildCache{m: map[string]*buildResult{}}
+	if opts.Limits == (limits.Limits{}) {
+		opts.Limits = limits.Default()
+	}
+	builds := &buildCache{m: map[string]*buildResult{}, bounds: transform.BoundsFrom(opts.Limits)}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i, o := range objs {
@@ -214,11 +263,10 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		wg.Go(func() { j.run(ctx, opts.Vault, builds) })
 	}
 	wg.Wait()
-	for _, j := range jobs {
-		if j.err != nil {
-			probs = append(probs, j.err)
-		}
+	if err := ctx.Err(); err != nil {
+		return nil, interrupted(ctx, jobs)
 	}
+	probs = append(probs, fetchProblems(jobs)...)
 	if len(probs) > 0 {
 		return nil, probs
 	}
@@ -235,17 +283,24 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		vo := decoded[o]
 		switch {
 		case vo == nil:
-			res.add(o.Data, pre[i])
-		case byObj[o] != nil:
+			res.add(o.Data, pre[i], o)
+		case byObj[o] != nil && !byObj[o].inCluster:
 			j := byObj[o]
-			res.add(j.secret, j.yaml)
+			res.add(j.secret, j.yaml, o)
 			res.Stats.StaticSecrets++
 		case inCluster[o]:
-			if s := inClusterSecret(vo); s != nil {
-				res.add(s, nil)
-				res.Stats.InCluster++
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: Secret %s is delivered in-cluster: the vaultcmp companion fills it", o.Where(), destinationName(vo.obj)))
+			res.Stats.InCluster++
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: Secret %s is delivered in-cluster: the vaultcmp companion fills it", o.Where(), destinationName(vo.obj)))
+		}
+		if c := contracts[o]; c != nil {
+			if j := byObj[o]; j != nil && !j.offline {
+				c.Static = j.staticState(opts.HMACKey)
 			}
+			carrier, err := carrierSecret(c)
+			if err != nil {
+				return nil, err
+			}
+			res.add(carrier, nil, o)
 		}
 	}
 	w, err := addRolloutAnnotations(res.Objects, jobs, opts.Namespace, opts.HMACKey)
@@ -253,6 +308,9 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		return nil, err
 	}
 	res.Warnings = append(res.Warnings, w...)
+	if probs := checkOutput(res); len(probs) > 0 {
+		return nil, probs
+	}
 	res.Stats.Output = len(res.Objects)
 	res.Stats.Emit = time.Since(t0)
 	return res, nil
@@ -327,7 +385,7 @@ func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 		j.err = problem(j.vo.src, fieldPath, err, "")
 		return
 	}
-	data, err := builds.build(sec, transform.Resolved{Spec: s.Destination.Transformation, Refs: j.refs},
+	data, err := builds.build(ctx, sec, transform.Resolved{Spec: s.Destination.Transformation, Refs: j.refs},
 		transform.Input{
 			Namespace:   j.vo.ns,
 			Name:        j.vss.Name,
@@ -340,7 +398,7 @@ func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 		j.err = problem(j.vo.src, "spec.destination.transformation", err, "fix the transformation; the Vault data is not shown here")
 		return
 	}
-	j.data = data
+	j.data, j.version = data, sec.Version
 	j.secret = staticSecret(j)
 	j.yaml, _ = encodeObject(j.secret) // on error, WriteYAML encodes again and reports it
 }
@@ -413,4 +471,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// staticState is what the carrier says of the KV data read: the kv-v2
+// version, or for kv-v1 a keyed HMAC of the Secret's data.
+func (j *job) staticState(key []byte) *contract.StaticState {
+	if j.version > 0 {
+		return &contract.StaticState{KVVersion: j.version}
+	}
+	if len(key) == 0 {
+		return nil
+	}
+	return &contract.StaticState{DataHMAC: Checksum(key, j.data)}
 }

@@ -119,6 +119,9 @@ func TestIdenticalReadsShareOneSession(t *testing.T) {
 
 // Problems: all at once, each located, nothing rendered.
 func TestProblems(t *testing.T) {
+	const auth = "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultAuth\nmetadata: {name: default}\nspec: {method: appRole, mount: approle, appRole: {roleId: r, secretRef: s}}\n---\n"
+	secretFile := filepath.Join(t.TempDir(), "secret-id")
+	require.NoError(t, os.WriteFile(secretFile, []byte("p4ss-in-a-file"), 0o600))
 	const conn = "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultConnection\nmetadata: {name: default}\nspec: {address: 'http://127.0.0.1:8200'}\n"
 	vssDoc := func(name, extra string) string {
 		return fmt.Sprintf("apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultStaticSecret\nmetadata: {name: %s}\nspec:\n  type: kv-v2\n  mount: secret\n  path: webapp/config\n  destination: {name: %s, create: true}\n%s", name, name, extra)
@@ -145,6 +148,14 @@ func TestProblems(t *testing.T) {
 			[]string{"spec.destination.transformation"}, 1},
 		{"no address", "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultAuth\nmetadata: {name: default}\nspec: {method: appRole, mount: approle, appRole: {roleId: r, secretIDPath: /nonexistent}}\n---\n" + vssDoc("a", ""),
 			func(o *Options) { o.VaultAddress = "" }, []string{"no Vault address", "--default-vault-address"}, 1},
+		// A manifest never makes vaultcmp read a file (the token cache, a
+		// service-account token, /proc/self/environ, /dev/zero).
+		{"secretIDPath is never read", "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultAuth\nmetadata: {name: default}\nspec: {method: appRole, mount: approle, appRole: {roleId: r, secretIDPath: " + secretFile + "}}\n---\n" + vssDoc("a", ""),
+			func(o *Options) { o.VaultToken = "" }, []string{"spec.appRole.secretIDPath", "is not read", "secretRef"}, 1},
+		{"caCertPath is never read", strings.Replace(conn, "spec: {", "spec: {caCertPath: "+secretFile+", ", 1) + "---\n" + auth + vssDoc("a", ""),
+			func(o *Options) { o.VaultAddress = "" }, []string{"spec.caCertPath", "is not read", "--vault-cacert"}, 1},
+		{"caCertPath stands for the operator's CA", strings.Replace(conn, "spec: {", "spec: {caCertPath: /dev/zero, ", 1) + "---\n" + auth + vssDoc("a", ""),
+			func(o *Options) { o.VaultAddress = ""; o.CACert = []byte("PEM") }, nil, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,8 +3,6 @@ package renderer
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/vault/api"
@@ -128,8 +126,12 @@ func (r *resolver) connection(ctx context.Context, auth *v1beta1.VaultAuth, auth
 			Address:       s.Address,
 			Headers:       s.Headers,
 			TLSServerName: s.TLSServerName,
-			CACertPath:    s.CACertPath,
+			CACert:        r.opts.CACert,
 			SkipTLSVerify: s.SkipTLSVerify,
+		}
+		if s.CACertPath != "" && len(r.opts.CACert) == 0 && creds {
+			return conn, refErr("spec.vaultAuthRef", "use caCertSecretRef (generate reads it from the cluster; render from $"+SecretEnvName("<name>", "ca.crt")+"), or give the CA to vaultcmp: --vault-cacert or $VAULT_CACERT",
+				"VaultConnection %s: spec.caCertPath %q is not read: vaultcmp never reads a file that a manifest names", vc.Name, s.CACertPath)
 		}
 		if s.Timeout != "" {
 			d, err := v1beta1.ParseDuration(s.Timeout)
@@ -147,6 +149,7 @@ func (r *resolver) connection(ctx context.Context, auth *v1beta1.VaultAuth, auth
 		}
 	} else {
 		conn.Address = r.opts.DefaultVaultAddress
+		conn.CACert = r.opts.CACert
 	}
 	if r.opts.VaultAddress != "" {
 		conn.Address = r.opts.VaultAddress
@@ -209,19 +212,8 @@ func (r *resolver) auth(ctx context.Context, va *v1beta1.VaultAuth, consumerNS s
 
 func (r *resolver) appRoleSecretID(ctx context.Context, c *v1beta1.VaultAuthConfigAppRole, consumerNS string) (string, error) {
 	if c.SecretIDPath != "" {
-		p := filepath.Clean(c.SecretIDPath)
-		st, err := os.Stat(p)
-		if err != nil {
-			return "", fmt.Errorf("spec.appRole.secretIDPath: %w", err)
-		}
-		if !st.Mode().IsRegular() || st.Size() > 1<<20 {
-			return "", fmt.Errorf("spec.appRole.secretIDPath: %s must be a regular file of at most 1 MiB", p)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return "", fmt.Errorf("spec.appRole.secretIDPath: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
+		return "", fmt.Errorf("spec.appRole.secretIDPath %q is not read: vaultcmp never reads a file that a manifest names; use spec.appRole.secretRef (generate reads it from the app's namespace; render from $%s)",
+			c.SecretIDPath, SecretEnvName("<name>", "id"))
 	}
 	b, err := r.opts.Credentials.SecretValue(ctx, consumerNS, c.SecretRef.Name, c.SecretRef.KeyOr("id"))
 	if err != nil {

@@ -56,7 +56,7 @@ func addRolloutAnnotations(objs []map[string]any, jobs []*job, defaultNS string,
 	var warnings []string
 	for _, j := range jobs {
 		targets := j.vss.Spec.RolloutRestartTargets
-		if len(targets) == 0 {
+		if len(targets) == 0 || j.inCluster { // the companion restarts them
 			continue
 		}
 		if !j.vss.HMACEnabled() {

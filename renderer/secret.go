@@ -2,7 +2,6 @@ package renderer
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"maps"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
@@ -10,18 +9,24 @@ import (
 
 // Labels and annotations vaultcmp writes.
 const (
-	LabelManagedBy    = "app.kubernetes.io/managed-by"
-	ManagedBy         = "vaultcmp"
-	LabelDelivery     = "vaultcmp.io/delivery"
-	AnnotationOwner   = "vaultcmp.io/owner"
-	AnnotationSpec    = "vaultcmp.io/spec"
-	DeliveryInline    = "inline"
-	DeliveryInCluster = "in-cluster"
-	argoSyncOptions   = "argocd.argoproj.io/sync-options"
-	syncOptionNoPrune = "Prune=false"
-	defaultSecretType = "Opaque"
-	secretAPIVersion  = "v1"
-	secretKind        = "Secret"
+	LabelManagedBy  = "app.kubernetes.io/managed-by"
+	ManagedBy       = "vaultcmp"
+	LabelDelivery   = "vaultcmp.io/delivery"
+	AnnotationOwner = "vaultcmp.io/owner"
+	// AnnotationDestination names, on a carrier, the destination Secret.
+	AnnotationDestination = "vaultcmp.io/destination"
+	// AnnotationKVVersion and AnnotationDataHMAC are, on a carrier of a
+	// VaultStaticSecret, the kv-v2 version generate read, or a keyed HMAC of
+	// the kv-v1 data: a change in Vault shows as a diff with no value in it.
+	AnnotationKVVersion = "vaultcmp.io/kv-version"
+	AnnotationDataHMAC  = "vaultcmp.io/data-hmac"
+	DeliveryInline      = "inline"
+	DeliveryInCluster   = "in-cluster"
+	argoSyncOptions     = "argocd.argoproj.io/sync-options"
+	syncOptionNoPrune   = "Prune=false"
+	defaultSecretType   = "Opaque"
+	secretAPIVersion    = "v1"
+	secretKind          = "Secret"
 )
 
 // staticSecret is the Secret a VaultStaticSecret renders to.
@@ -66,33 +71,6 @@ func destinationSecret(d v1beta1.Destination, ns, ownerKind, ownerName, delivery
 	}
 	md["labels"], md["annotations"] = labels, annotations
 	return out
-}
-
-// inClusterSecret is the Secret, without data, that the companion fills for
-// a VaultDynamicSecret or VaultPKISecret. It carries the object's spec (no
-// secret in it: manifests hold none) so the companion needs nothing else.
-// Other Vault kinds give nil.
-func inClusterSecret(vo *vaultObject) map[string]any {
-	var spec any
-	var d v1beta1.Destination
-	switch o := vo.obj.(type) {
-	case *v1beta1.VaultDynamicSecret:
-		spec, d = o.Spec, o.Spec.Destination
-	case *v1beta1.VaultPKISecret:
-		spec, d = o.Spec, o.Spec.Destination
-	case *v1beta1.VaultStaticSecret:
-		spec, d = o.Spec, o.Spec.Destination
-	default:
-		return nil
-	}
-	specJSON, _ := json.Marshal(map[string]any{
-		"apiVersion": v1beta1.APIVersion,
-		"kind":       vo.obj.GetKind(),
-		"name":       vo.obj.GetName(),
-		"spec":       spec,
-	})
-	return destinationSecret(d, vo.obj.GetNamespace(), vo.obj.GetKind(), vo.obj.GetName(), DeliveryInCluster,
-		map[string]any{AnnotationSpec: string(specJSON)})
 }
 
 // anyMap copies m into a map[string]any, leaving out the keys of ours.

@@ -8,11 +8,14 @@
 //     /home/argocd/cmp-server/config/plugin.yaml, user 999.
 //   - kustomize/: a kustomize Component that adds the sidecar to
 //     argocd-repo-server, the plugin's ConfigMap, the health check of
-//     in-cluster Secrets and the RBAC; kustomize/app-namespace/ grants
+//     carriers, the RBAC, and the companion (companion.yaml: Deployment,
+//     least-privilege RBAC, metrics Service); kustomize/monitoring/ adds a
+//     ServiceMonitor; kustomize/app-namespace/ grants
 //     reading named Secrets in one app namespace; kustomize/example/ installs
 //     Argo CD v2.14.21 with the component.
 //   - helm/values.yaml: the same for the argo-cd Helm chart.
-//   - health.lua: Argo CD's health check for Secrets delivered in-cluster
+//   - health.lua: Argo CD's health check of vaultcmp's carriers: Progressing,
+//     Healthy or Degraded from the companion's status annotations
 //     (argocd-cm key resource.customizations.health.Secret).
 //
 // docs/install.md walks through an install.

@@ -87,6 +87,7 @@ patches:
       metadata:
         name: vaultcmp-config
       data:
+        allowed-vault-addresses: https://vault.example.com:8200
         default-vault-address: https://vault.example.com:8200
 `
 
@@ -246,6 +247,7 @@ func checkSidecar(t *testing.T, c corev1.Container, pluginVolume, pluginKey stri
 	assert.Equal(t, "vaultcmp-hmac-key", hmac.ValueFrom.SecretKeyRef.Name)
 	assert.Equal(t, "key", hmac.ValueFrom.SecretKeyRef.Key)
 	env(t, c, "VAULTCMP_DEFAULT_VAULT_ADDRESS")
+	env(t, c, "VAULTCMP_ALLOWED_VAULT_ADDRESSES") // generate refuses every login without it
 	for _, e := range c.Env {
 		assert.NotContains(t, []string{"VAULT_TOKEN", "VAULT_ADDR"}, e.Name, "one Vault identity per app, never one for all")
 		if strings.HasPrefix(e.Name, "HELM_") {
@@ -310,8 +312,14 @@ func TestComponent(t *testing.T) {
 	assert.Equal(t, "default-vault-address", addr.ValueFrom.ConfigMapKeyRef.Key)
 	var config corev1.ConfigMap
 	out.get(t, "ConfigMap", configCM, &config)
-	assert.Equal(t, map[string]string{"default-vault-address": "https://vault.example.com:8200"}, config.Data,
-		"a patch from the user's kustomization sets the address")
+	allow := env(t, c, "VAULTCMP_ALLOWED_VAULT_ADDRESSES")
+	require.NotNil(t, allow.ValueFrom)
+	require.NotNil(t, allow.ValueFrom.ConfigMapKeyRef)
+	assert.Equal(t, configCM, allow.ValueFrom.ConfigMapKeyRef.Name)
+	assert.Equal(t, "allowed-vault-addresses", allow.ValueFrom.ConfigMapKeyRef.Key)
+	assert.Nil(t, allow.ValueFrom.ConfigMapKeyRef.Optional, "a missing allow-list must not go unnoticed")
+	assert.Equal(t, map[string]string{"default-vault-address": "https://vault.example.com:8200", "allowed-vault-addresses": "https://vault.example.com:8200"}, config.Data,
+		"a patch from the user's kustomization sets the addresses")
 
 	// The shared volumes are Argo CD's, not duplicated; the repo-server
 	// container is untouched.
@@ -347,6 +355,9 @@ func TestComponent(t *testing.T) {
 	assert.ElementsMatch(t, []string{
 		"Deployment/argocd-repo-server", "ConfigMap/argocd-cm", "ConfigMap/" + pluginCM, "ConfigMap/" + configCM,
 		"ClusterRole/vaultcmp-repo-server", "ClusterRoleBinding/vaultcmp-repo-server",
+		// The companion (TestCompanionInstall checks them).
+		"ServiceAccount/vaultcmp-companion", "ClusterRole/vaultcmp-companion", "ClusterRoleBinding/vaultcmp-companion",
+		"Role/vaultcmp-companion", "RoleBinding/vaultcmp-companion", "Deployment/vaultcmp-companion", "Service/vaultcmp-companion-metrics",
 	}, out.keys(), "the component adds nothing else (no Secret, no wider role)")
 }
 
@@ -469,7 +480,7 @@ func TestHelmValues(t *testing.T) {
 	assert.Equal(t, kvols, hvols)
 
 	// RBAC: the same ClusterRole.
-	require.Len(t, v.ExtraObjects, 2)
+	require.Len(t, v.ExtraObjects, 2+companionObjects)
 	var role rbacv1.ClusterRole
 	require.NoError(t, yaml.UnmarshalStrict(v.ExtraObjects[0], &role))
 	assert.Equal(t, "ClusterRole", role.Kind)

@@ -3,6 +3,7 @@ package vault
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -93,4 +94,22 @@ func origin(address string) (string, error) {
 		port = map[string]string{"http": "80", "https": "443"}[scheme]
 	}
 	return scheme + "://" + net.JoinHostPort(host, port), nil
+}
+
+// allowedOnly is the last line behind [Session]'s own check: the transport
+// of every client refuses a request to an address not in the list, whatever
+// built the request (a redirect, a retry, a future code path).
+type allowedOnly struct {
+	allow AllowList
+	next  http.RoundTripper
+}
+
+func (t allowedOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := t.allow.Check(r.URL.Scheme + "://" + r.URL.Host); err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, err
+	}
+	return t.next.RoundTrip(r)
 }

@@ -12,6 +12,9 @@ import (
 	"syscall"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/vaultcmp/vaultcmp/internal/safetext"
+	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // Reason classifies a Vault failure by what the user has to do about it.
@@ -31,7 +34,14 @@ const (
 	ReasonConfig      Reason = "configuration"
 	ReasonCanceled    Reason = "canceled"
 	ReasonCredentials Reason = "credentials"
+	ReasonNotAllowed  Reason = "address not allowed"
+	ReasonLimit       Reason = "limit exceeded"
+	ReasonRateLimited Reason = "rate limited"
+	ReasonRedirect    Reason = "redirect not followed"
 )
+
+// maxRemoteText bounds what of a remote error body reaches a message.
+const maxRemoteText = 256
 
 // Error is a failed Vault operation. Its message never holds a secret value:
 // only the operation, address, path, status and Vault's own error strings.
@@ -49,11 +59,11 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", e.Op, e.Path)
+	fmt.Fprintf(&b, "%s %s", e.Op, safetext.Clean(e.Path))
 	if e.Namespace != "" {
-		fmt.Fprintf(&b, " (namespace %s)", e.Namespace)
+		fmt.Fprintf(&b, " (namespace %s)", safetext.Clean(e.Namespace))
 	}
-	fmt.Fprintf(&b, " at %s: ", e.Address)
+	fmt.Fprintf(&b, " at %s: ", safetext.Clean(e.Address))
 	if e.Status != 0 {
 		fmt.Fprintf(&b, "HTTP %d %s", e.Status, http.StatusText(e.Status))
 	} else {
@@ -75,6 +85,8 @@ func (e *Error) Hint() string {
 		return e.hint
 	}
 	switch e.Reason {
+	case ReasonNotAllowed:
+		return "credentials go only to the Vault addresses the operator allowed (" + EnvAllowedVaultAddresses + "): point the VaultConnection at one of them, or ask the operator to add this one"
 	case ReasonCredentials:
 		return "vaultcmp could not get the credential to log in with: see the message"
 	case ReasonForbidden:
@@ -94,15 +106,21 @@ func (e *Error) Hint() string {
 	case ReasonTimeout:
 		return "Vault did not answer in time: check its health and load, or raise the VaultConnection timeout"
 	case ReasonTLS:
-		return "the TLS handshake failed: set the VaultConnection's CA (caCertPath/caCertSecretRef) or tlsServerName"
+		return "the TLS handshake failed: set the VaultConnection's caCertSecretRef (render: --vault-cacert or $VAULT_CACERT) or tlsServerName"
 	case ReasonLogin:
 		return "the login was refused: check the auth role and credentials of the VaultAuth"
 	case ReasonBadRequest:
 		return "Vault rejected the request: check the object's parameters"
 	case ReasonConfig:
 		return "fix the VaultConnection/VaultAuth settings"
+	case ReasonRateLimited:
+		return "Vault's rate limit quota was reached: it is retried later"
+	case ReasonRedirect:
+		return "Vault redirected the request (a standby node?): point the VaultConnection at the active node or a load balancer"
 	case ReasonCanceled:
 		return "the render was interrupted (signal or Argo CD's timeout); run it again"
+	case ReasonLimit:
+		return "the answer is larger than vaultcmp accepts: check that the address is Vault's, or raise the limit named in the message"
 	default:
 		return "Vault answered with an error: check Vault's server log"
 	}
@@ -121,7 +139,7 @@ func cause(err error) string {
 	if errors.As(err, &uerr) {
 		err = uerr.Err
 	}
-	return err.Error()
+	return safetext.Remote(err.Error(), 2*maxRemoteText)
 }
 
 // CredentialError is a failure to get the credential a login needs (a
@@ -144,7 +162,15 @@ func classify(op, address, namespace, path string, err error) *Error {
 	var herr x509.HostnameError
 	var nerr net.Error
 	var derr *net.DNSError
+	var redir *RedirectError
+	var lerr *limits.Error
 	switch {
+	case errors.As(err, &redir):
+		e.Reason = ReasonRedirect
+		e.Status = redir.Status
+		e.Messages = []string{"redirect to " + redir.Location + " not followed"}
+	case errors.As(err, &lerr):
+		e.Reason = ReasonLimit
 	case errors.As(err, &credErr):
 		e.Reason = ReasonCredentials
 		e.hint = credErr.Hint
@@ -175,6 +201,8 @@ func reasonFor(op string, status int, msgs []string) Reason {
 		return ReasonForbidden
 	case status == http.StatusNotFound:
 		return ReasonNotFound
+	case status == http.StatusTooManyRequests:
+		return ReasonRateLimited
 	case status == http.StatusServiceUnavailable && containsAny(msgs, "sealed"):
 		return ReasonSealed
 	case status == http.StatusBadRequest && op == "login":
@@ -208,13 +236,13 @@ func cleanMessages(msgs []string) []string {
 	for _, m := range msgs {
 		if !strings.Contains(m, "occurred:") {
 			if m = strings.TrimSpace(m); m != "" {
-				out = append(out, m)
+				out = append(out, safetext.Remote(m, maxRemoteText))
 			}
 			continue
 		}
 		for _, line := range strings.Split(m, "\n") {
 			if item, ok := strings.CutPrefix(strings.TrimSpace(line), "* "); ok {
-				out = append(out, item)
+				out = append(out, safetext.Remote(item, maxRemoteText))
 			}
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -337,15 +335,6 @@ func TestTLS(t *testing.T) {
 			name:    "CA PEM with AppRole",
 			appRole: true,
 			conn:    func(_ *testing.T, f *fakeVault, c *vault.Connection) { c.CACert = f.certPEM() },
-			wantErr: assert.NoError,
-		},
-		{
-			name: "CA file",
-			conn: func(t *testing.T, f *fakeVault, c *vault.Connection) {
-				p := filepath.Join(t.TempDir(), "ca.pem")
-				require.NoError(t, os.WriteFile(p, f.certPEM(), 0o600))
-				c.CACertPath = p
-			},
 			wantErr: assert.NoError,
 		},
 		{

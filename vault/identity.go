@@ -20,8 +20,7 @@ type Connection struct {
 	Address       string
 	Headers       map[string]string // sent with every request
 	TLSServerName string
-	CACert        []byte // PEM; wins over CACertPath
-	CACertPath    string
+	CACert        []byte // PEM; the system's roots when empty. Never read from a path a manifest names.
 	SkipTLSVerify bool
 	Timeout       time.Duration // per request; 0 keeps vault/api's default
 }
@@ -123,7 +122,6 @@ func (id *Identity) digest(macKey []byte, withSecret bool) string {
 	parts := []string{
 		"addr=" + strings.TrimRight(c.Address, "/"),
 		"sni=" + c.TLSServerName,
-		"ca=" + c.CACertPath,
 		"skip=" + boolString(c.SkipTLSVerify),
 		"timeout=" + c.Timeout.String(),
 		"hdr=" + strings.Join(sortedKeys(c.Headers), ","),

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // Reader is what the renderer needs from Vault.
@@ -30,9 +32,18 @@ type Options struct {
 	// Identity.CacheKey); CacheKeyHMAC keys the credential part of its keys.
 	TokenCache   TokenCache
 	CacheKeyHMAC []byte
+	// AllowList, when set, is the operator's list of Vault addresses
+	// credentials may be sent to: a login or a request with a token to any
+	// other address is refused before it is sent. generate and the companion
+	// always set it (empty: nothing is allowed); render sets it when the
+	// operator gave one.
+	AllowList *AllowList
 	// WrapTransport, when set, wraps the HTTP transport of every client
 	// (tests use it to count or fault requests).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// MaxResponse bounds one response body from Vault (bytes). Default
+	// limits.Default().VaultResponse; -1: no limit. See transport.go.
+	MaxResponse int64
 }
 
 // Stats counts what a Session did.
@@ -46,8 +57,9 @@ type Stats struct {
 // Session holds the clients, logins and reads of one render. It is safe for
 // concurrent use.
 type Session struct {
-	opts Options
-	sem  chan struct{}
+	opts   Options
+	sem    chan struct{}
+	health health // addresses that could not be reached
 
 	mu      sync.Mutex
 	clients map[string]*call[*clientEntry]
@@ -74,6 +86,11 @@ type call[T any] struct {
 func NewSession(opts Options) *Session {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
+	}
+	if opts.MaxResponse == 0 {
+		opts.MaxResponse = limits.Default().VaultResponse
+	} else if opts.MaxResponse < 0 {
+		opts.MaxResponse = 0
 	}
 	if opts.MaxRetries == 0 {
 		opts.MaxRetries = 2
@@ -160,45 +177,22 @@ func (s *Session) relogin(ctx context.Context, id *Identity, stale *clientEntry)
 }
 
 func (s *Session) newClient(conn Connection) (*api.Client, error) {
-	cfg := api.DefaultConfig()
-	if cfg.Error != nil {
-		return nil, fmt.Errorf("reading Vault client defaults: %w", cfg.Error)
-	}
-	cfg.Address = conn.Address
-	cfg.MaxRetries = s.opts.MaxRetries
-	if conn.Timeout > 0 {
-		cfg.Timeout = conn.Timeout
-	}
-	tls := &api.TLSConfig{TLSServerName: conn.TLSServerName, Insecure: conn.SkipTLSVerify}
-	if len(conn.CACert) > 0 {
-		tls.CACertBytes = conn.CACert
-	} else {
-		tls.CACert = conn.CACertPath
-	}
-	if err := cfg.ConfigureTLS(tls); err != nil {
-		return nil, fmt.Errorf("configuring TLS for %s: %w", conn.Address, err)
-	}
-	if s.opts.WrapTransport != nil {
-		cfg.HttpClient.Transport = s.opts.WrapTransport(cfg.HttpClient.Transport)
-	}
-	c, err := api.NewClient(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("creating a Vault client for %s: %w", conn.Address, err)
-	}
-	// vault/api picks VAULT_TOKEN and VAULT_NAMESPACE from the environment;
-	// the identity alone decides both here.
-	c.ClearToken()
-	c.ClearNamespace()
-	h := http.Header{}
-	for k, v := range conn.Headers {
-		h.Set(k, v)
-	}
-	c.SetHeaders(h)
-	return c, nil
+	return newAPIClient(conn, clientConfig{
+		maxRetries:  s.opts.MaxRetries,
+		wrap:        s.opts.WrapTransport,
+		allow:       s.opts.AllowList,
+		health:      &s.health,
+		maxResponse: s.opts.MaxResponse,
+	})
 }
 
 func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clientEntry, error) {
 	conn, a := id.Connection, id.Auth
+	if s.opts.AllowList != nil {
+		if err := s.opts.AllowList.Check(conn.Address); err != nil {
+			return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonNotAllowed, Err: err}
+		}
+	}
 	c, err := s.newClient(conn)
 	if err != nil {
 		return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonConfig, Err: err}
@@ -229,7 +223,7 @@ func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clie
 			return &clientEntry{c: c, cached: true}, nil
 		}
 	}
-	secret, err := s.doLogin(ctx, c, a)
+	secret, err := s.doLogin(ctx, conn, a)
 	if err != nil {
 		return nil, err
 	}
@@ -241,38 +235,19 @@ func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clie
 	return &clientEntry{c: c}, nil
 }
 
-// doLogin sends the login with a token-less clone of c carrying the login headers.
-func (s *Session) doLogin(ctx context.Context, c *api.Client, a Auth) (*api.Secret, error) {
-	conn := c.Address()
-	lc, err := c.Clone()
+// doLogin sends the login with a new token-less client for conn (see
+// sendLogin), within the concurrency bound.
+func (s *Session) doLogin(ctx context.Context, conn Connection, a Auth) (*api.Secret, error) {
+	lc, err := s.newClient(conn)
 	if err != nil {
-		return nil, fmt.Errorf("cloning the Vault client: %w", err)
-	}
-	// Clone builds a new client, which picks VAULT_TOKEN from the
-	// environment again: the login must carry no token.
-	lc.ClearToken()
-	h := c.Headers()
-	for k, v := range a.Headers {
-		h.Set(k, v)
-	}
-	lc.SetHeaders(h)
-	if a.Namespace != "" {
-		lc.SetNamespace(a.Namespace)
+		return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonConfig, Err: err}
 	}
 	if err := s.acquire(ctx); err != nil {
 		return nil, err
 	}
 	defer s.release()
 	s.logins.Add(1)
-	secret, err := a.Login(ctx, lc)
-	if err != nil {
-		return nil, classify("login", conn, a.Namespace, a.LoginPath(), err)
-	}
-	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
-		return nil, &Error{Op: "login", Address: conn, Namespace: a.Namespace, Path: a.LoginPath(),
-			Reason: ReasonLogin, Err: fmt.Errorf("no token in the login response")}
-	}
-	return secret, nil
+	return sendLogin(ctx, lc, a)
 }
 
 // ReadKV reads one KV secret, once per identical request.

@@ -344,3 +344,19 @@ func TestConcurrencyBound(t *testing.T) {
 		})
 	}
 }
+
+// A render follows no redirect either: no token or secret-id reaches the
+// host a Location header names.
+func TestSessionFollowsNoRedirect(t *testing.T) {
+	capture := newFakeVault(t, fakeOpts{})
+	f := newFakeVault(t, fakeOpts{handler: func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, capture.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}})
+	for _, id := range []*vault.Identity{tokenID(f.URL, "tok-1"), appRoleID(f.URL, "r", "s")} {
+		_, err := newSession(1).ReadKV(t.Context(), vault.KVRequest{Identity: id, Mount: "secret", Path: "x", V2: true})
+		var verr *vault.Error
+		require.ErrorAs(t, err, &verr)
+		assert.Equal(t, vault.ReasonRedirect, verr.Reason)
+	}
+	assert.Empty(t, capture.requests())
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"syscall"
 	"time"
 )
@@ -29,11 +30,24 @@ type TokenCache interface {
 }
 
 // FileTokenCache stores one 0600 file per identity in Dir (created 0700),
-// named by a digest of the key, and serializes logins with flock(2).
+// named by a digest of the key, and serializes logins with flock(2) on one
+// of a fixed set of lock files (lockStripes), so that failed logins leave
+// nothing behind. The directory holds at most MaxEntries tokens: expired
+// tokens go first, then those nearest expiry.
 type FileTokenCache struct {
 	Dir string
 	Now func() time.Time // default time.Now
+	// MaxEntries bounds the tokens kept. Default DefaultMaxCacheEntries.
+	MaxEntries int
 }
+
+// DefaultMaxCacheEntries bounds a FileTokenCache by default: far more
+// identities than one sidecar serves, far less than its volume holds.
+const DefaultMaxCacheEntries = 4096
+
+// lockStripes is the number of lock files: logins of two identities that
+// share a stripe wait for each other, which only costs time.
+const lockStripes = 64
 
 var _ TokenCache = (*FileTokenCache)(nil)
 
@@ -69,7 +83,8 @@ func (c *FileTokenCache) Lock(ctx context.Context, key string) (func(), error) {
 	if err := c.ensureDir(); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(c.path(key, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	sum := sha256.Sum256([]byte(key))
+	f, err := os.OpenFile(filepath.Join(c.Dir, fmt.Sprintf("lock-%02d", int(sum[0])%lockStripes)), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening the token cache lock: %w", err)
 	}
@@ -99,6 +114,7 @@ func (c *FileTokenCache) Get(key string) (string, bool) {
 	}
 	var t cachedToken
 	if json.Unmarshal(b, &t) != nil || t.Token == "" || !c.now().Before(t.UseUntil) {
+		_ = os.Remove(c.path(key, ".json")) // expired or unreadable: nothing to keep
 		return "", false
 	}
 	return t.Token, true
@@ -133,10 +149,54 @@ func (c *FileTokenCache) Put(key, token string, ttl time.Duration) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing the token cache: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), c.path(key, ".json")); err != nil {
+	dst := c.path(key, ".json")
+	_, statErr := os.Stat(dst)
+	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return fmt.Errorf("writing the token cache: %w", err)
 	}
+	if statErr != nil {
+		c.prune() // a new entry: keep the directory bounded
+	}
 	return nil
+}
+
+// prune removes expired tokens and, above MaxEntries, those that expire
+// first.
+func (c *FileTokenCache) prune() {
+	limit := c.MaxEntries
+	if limit <= 0 {
+		limit = DefaultMaxCacheEntries
+	}
+	ents, err := os.ReadDir(c.Dir)
+	if err != nil {
+		return
+	}
+	type entry struct {
+		path  string
+		until time.Time
+	}
+	var live []entry
+	now := c.now()
+	for _, e := range ents {
+		if !e.Type().IsRegular() || filepath.Ext(e.Name()) != ".json" {
+			continue
+		}
+		p := filepath.Join(c.Dir, e.Name())
+		b, err := os.ReadFile(p)
+		var t cachedToken
+		if err != nil || json.Unmarshal(b, &t) != nil || !now.Before(t.UseUntil) {
+			_ = os.Remove(p)
+			continue
+		}
+		live = append(live, entry{p, t.UseUntil})
+	}
+	if len(live) <= limit {
+		return
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].until.Before(live[j].until) })
+	for _, e := range live[:len(live)-limit] {
+		_ = os.Remove(e.path)
+	}
 }
 
 // Delete implements TokenCache.

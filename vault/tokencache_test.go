@@ -1,6 +1,7 @@
 package vault_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -95,4 +96,44 @@ func TestFileTokenCacheLock(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, int32(1), maxInside.Load())
+}
+
+// TestFileTokenCacheLeavesNothingPerFailedLogin: a lock per identity would
+// leave one file per failed login (2,000 in one hostile run); the stripes
+// bound them.
+func TestFileTokenCacheLeavesNothingPerFailedLogin(t *testing.T) {
+	dir := t.TempDir()
+	c := &vault.FileTokenCache{Dir: dir}
+	for i := range 2000 {
+		unlock, err := c.Lock(t.Context(), fmt.Sprintf("identity-%d", i))
+		require.NoError(t, err)
+		unlock() // the login failed: nothing is Put
+	}
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(ents), 64, "files left in the cache directory")
+}
+
+// TestFileTokenCacheBounded: at most MaxEntries tokens; expired ones and
+// those nearest expiry go first.
+func TestFileTokenCacheBounded(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := &vault.FileTokenCache{Dir: dir, MaxEntries: 10, Now: func() time.Time { return now }}
+	for i := range 50 {
+		require.NoError(t, c.Put(fmt.Sprintf("k%d", i), fmt.Sprintf("tok%d", i), time.Duration(i+1)*time.Hour))
+	}
+	ents, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	require.NoError(t, err)
+	assert.Len(t, ents, 10)
+	_, ok := c.Get("k49")
+	assert.True(t, ok, "the longest-lived token is kept")
+	_, ok = c.Get("k0")
+	assert.False(t, ok, "the shortest-lived token went first")
+
+	now = now.Add(1000 * time.Hour) // every token expired
+	require.NoError(t, c.Put("fresh", "tokfresh", time.Hour))
+	ents, err = filepath.Glob(filepath.Join(dir, "*.json"))
+	require.NoError(t, err)
+	assert.Len(t, ents, 1, "expired tokens are removed")
 }

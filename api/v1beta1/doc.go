@@ -43,7 +43,9 @@
 //   - appRole.secretRef and jwt.secretRef are a [SecretKeyRef]: the VSO string
 //     form (a Secret name) or an object {name, key}.
 //   - appRole.secretIDPath is accepted as in newer VSO releases; exactly one of
-//     secretRef and secretIDPath must be set.
+//     secretRef and secretIDPath must be set. (The renderer never reads the
+//     file: a manifest does not choose files vaultcmp reads. So for
+//     caCertPath.)
 //   - Vault mounts and paths may not start with "/" nor contain a ".." segment,
 //     so a path can never leave its mount.
 //   - A VaultAuth without vaultAuthGlobalRef must set method, mount and the

@@ -61,11 +61,16 @@ type RenderError struct {
 	// Detail is the redacted cause: location, the executing (sub)template and a
 	// fixed description such as "error calling index".
 	Detail string
+	// Err is the cause when it is a limit (*limits.Error) or the end of the
+	// context; nil otherwise.
+	Err error
 }
 
 func (e *RenderError) Error() string {
 	return fmt.Sprintf("render template %q for key %q of %s: %s", e.Template, e.Key, e.Owner, e.Detail)
 }
+
+func (e *RenderError) Unwrap() error { return e.Err }
 
 // EncodeError means a value could not be JSON-encoded (for _raw or for a
 // non-string field). The message does not contain the value.

@@ -2,12 +2,16 @@ package transform
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"text/template"
+	"time"
+
+	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // templateInput is the data templates see; VSO's helpers.SecretInput.
@@ -54,15 +58,26 @@ func parseOne(set *template.Template, kt keyedTemplate) error {
 // render executes every non-source template (VSO's renderTemplates) and returns
 // the output keys. Templates run in gather order; when two templates render the
 // same key, an inline template wins over a SecretTransformation template (VSO's
-// documented rule), otherwise the later one wins (VSO's behaviour).
-func render(g *gathered, in *templateInput, owner string) (map[string][]byte, error) {
+// documented rule), otherwise the later one wins (VSO's behaviour). The
+// templates run within bounds (see Bounds).
+func render(ctx context.Context, g *gathered, in *templateInput, owner string, b Bounds) (map[string][]byte, error) {
 	set, err := parseSet(g.templates)
 	if err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(g.templates))
+	texts := make([]string, 0, len(g.templates))
 	for _, kt := range g.templates {
 		names = append(names, kt.name)
+		texts = append(texts, kt.text)
+	}
+	bu := newBudget(b, owner)
+	set.Funcs(bu.bounded(texts))
+	var timer <-chan time.Time
+	if b.Time > 0 {
+		t := time.NewTimer(b.Time)
+		defer t.Stop()
+		timer = t.C
 	}
 	data := map[string][]byte{}
 	inline := map[string]bool{}
@@ -70,20 +85,30 @@ func render(g *gathered, in *templateInput, owner string) (map[string][]byte, er
 		if kt.isSource() {
 			continue
 		}
-		b, err := execute(set, kt.name, in, names)
-		if err != nil {
-			return nil, &RenderError{Owner: owner, Template: kt.name, Key: kt.key, Detail: err.Error()}
+		out, err, panicked := bu.run(ctx, set, kt.name, in, timer)
+		var lerr *limits.Error
+		switch {
+		case errors.As(err, &lerr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			return nil, &RenderError{Owner: owner, Template: kt.name, Key: kt.key, Detail: err.Error(), Err: err}
+		case panicked:
+			return nil, &RenderError{Owner: owner, Template: kt.name, Key: kt.key, Detail: "panic during execution: <redacted>"}
+		case err != nil:
+			return nil, &RenderError{Owner: owner, Template: kt.name, Key: kt.key, Detail: redact(err, names)}
 		}
 		if inline[kt.key] && !kt.inline {
 			continue
 		}
-		data[kt.key] = b
+		// Empty output is an empty value, not nil (which JSON-encodes as null).
+		if out == nil {
+			out = []byte{}
+		}
+		data[kt.key] = out
 		inline[kt.key] = kt.inline
 	}
 	return data, nil
 }
 
-// execute runs one template. Its error is already redacted.
+// execute runs one template without bounds. Its error is already redacted.
 func execute(set *template.Template, name string, in *templateInput, names []string) (out []byte, err error) {
 	defer func() {
 		// text/template re-panics runtime errors that happen outside function

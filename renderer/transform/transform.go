@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,8 +46,14 @@ type Resolved struct {
 
 // Build returns the Secret data for one Vault response: VSO's
 // SecretDataBuilder.WithVaultData and makeK8sData. See the package
-// documentation for the rules. Errors never contain secret values.
+// documentation for the rules. Errors never contain secret values. The
+// templates run within DefaultBounds.
 func Build(r Resolved, in Input) (map[string][]byte, error) {
+	return BuildContext(context.Background(), r, in, DefaultBounds())
+}
+
+// BuildContext is Build within b, stopping when ctx ends.
+func BuildContext(ctx context.Context, r Resolved, in Input, b Bounds) (map[string][]byte, error) {
 	g, err := gather(r, in.Namespace, in.Name)
 	if err != nil {
 		return nil, err
@@ -80,7 +87,7 @@ func Build(r Resolved, in Input) (map[string][]byte, error) {
 			Labels:      stringMap(in.Labels),
 			WrapData:    deepCopyMap(in.WrapData),
 		}
-		rendered, err = render(g, input, in.Namespace+"/"+in.Name)
+		rendered, err = render(ctx, g, input, in.Namespace+"/"+in.Name, b)
 		if err != nil {
 			return nil, err
 		}

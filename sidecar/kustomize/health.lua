@@ -1,23 +1,29 @@
 -- Argo CD health check for Secrets (argocd-cm key resource.customizations.health.Secret).
--- A Secret labelled vaultcmp.io/delivery: in-cluster is written by vaultcmp without
--- data; the vaultcmp companion fills it. It is Progressing until it has data, so a
--- sync wave before the workloads keeps pods from starting on an empty Secret.
+-- A carrier (type vaultcmp.io/contract-v1) holds vaultcmp's contract with the
+-- in-cluster companion, which writes its status on the carrier in annotations:
+--   vaultcmp.io/status: Synced | Error, vaultcmp.io/message: why (never a value).
+-- A carrier is Progressing until the companion has filled its Secret, Healthy
+-- once it has, Degraded with the companion's message when it cannot; so a sync
+-- wave before the workloads keeps pods from starting on an empty Secret.
 -- Every other Secret is Healthy, as without this check.
 hs = {}
-local labels = nil
-if obj.metadata ~= nil then
-  labels = obj.metadata.labels
-end
-if labels ~= nil and labels["vaultcmp.io/delivery"] == "in-cluster" then
-  if obj.data ~= nil then
-    for _, _ in pairs(obj.data) do
-      hs.status = "Healthy"
-      hs.message = "Written by the vaultcmp companion"
-      return hs
-    end
+if obj.type == "vaultcmp.io/contract-v1" then
+  local ann = {}
+  if obj.metadata ~= nil and obj.metadata.annotations ~= nil then
+    ann = obj.metadata.annotations
   end
-  hs.status = "Progressing"
-  hs.message = "Waiting for the vaultcmp companion to write the data"
+  local status = ann["vaultcmp.io/status"]
+  local msg = ann["vaultcmp.io/message"]
+  if status == "Error" then
+    hs.status = "Degraded"
+    hs.message = msg or "The vaultcmp companion could not fill the Secret"
+  elseif status == "Synced" then
+    hs.status = "Healthy"
+    hs.message = msg or "Filled by the vaultcmp companion"
+  else
+    hs.status = "Progressing"
+    hs.message = "Waiting for the vaultcmp companion"
+  end
   return hs
 end
 hs.status = "Healthy"

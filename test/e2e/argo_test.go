@@ -20,6 +20,17 @@ func (w *argoWorld) app(path, ns string) AppRequest { // an Application of vault
 		Plugin: true, PluginName: "vaultcmp-v1"}
 }
 
+// generate runs Argo CD's manifest generation for req; what it returns is
+// server-side applied (dry run) to the real apiserver, as Argo CD would.
+func (w *argoWorld) generate(t *testing.T, req AppRequest) GenerateResult {
+	t.Helper()
+	res := w.cmp.Generate(t.Context(), req, false)
+	if res.Err == nil {
+		serverSideApply(t, res.Manifests, req.Namespace)
+	}
+	return res
+}
+
 // manifest finds an object in Argo CD's manifests.
 func manifest(t *testing.T, ms []map[string]any, kind, name string) map[string]any {
 	t.Helper()
@@ -55,7 +66,7 @@ func TestArgoDiscovery(t *testing.T) {
 // as webapp-ns/webapp-sa through Kubernetes auth.
 func TestArgoSeedWebapp(t *testing.T) {
 	w := getArgo(t)
-	res := w.cmp.Generate(t.Context(), w.app("apps/webapp", "webapp-ns"), false)
+	res := w.generate(t, w.app("apps/webapp", "webapp-ns"))
 	require.NoError(t, res.Err, w.cmp.Log())
 	assert.Equal(t, "Plugin", res.SourceType)
 	s := manifest(t, res.Manifests, "Secret", "webapp-k8s-secret")
@@ -66,7 +77,16 @@ func TestArgoSeedWebapp(t *testing.T) {
 	d := manifest(t, res.Manifests, "Deployment", "webapp")
 	ann := d["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)["annotations"].(map[string]any)
 	assert.Len(t, ann["checksum.vaultcmp.io/webapp-k8s-secret"], 64)
-	assert.Nil(t, manifest(t, res.Manifests, "Secret", "webapp-db-secret")["data"])
+	// The companion's Secrets come as carriers of the contract, no data.
+	for _, name := range []string{"vaultcmp-vds.webapp-db-creds", "vaultcmp-pki.webapp-tls", "vaultcmp-vss.webapp-config"} {
+		c := manifest(t, res.Manifests, "Secret", name)
+		assert.Equal(t, "vaultcmp.io/contract-v1", c["type"])
+		assert.Nil(t, c["data"])
+	}
+	for _, m := range res.Manifests {
+		name := m["metadata"].(map[string]any)["name"]
+		assert.NotContains(t, []any{"webapp-db-secret", "webapp-tls-secret"}, name, "the companion creates it")
+	}
 	for _, m := range res.Manifests {
 		assert.NotEqual(t, "VaultAuth", m["kind"])
 	}
@@ -74,7 +94,7 @@ func TestArgoSeedWebapp(t *testing.T) {
 
 func TestArgoKustomizeAndHelm(t *testing.T) {
 	w := getArgo(t)
-	res := w.cmp.Generate(t.Context(), w.app("apps/kustomize", "webapp-ns"), false)
+	res := w.generate(t, w.app("apps/kustomize", "webapp-ns"))
 	require.NoError(t, res.Err)
 	s := manifest(t, res.Manifests, "Secret", "webapp-k8s-secret")
 	assert.Equal(t, webappConfig["db_pass"], secretData(t, s)["db_pass"])
@@ -86,7 +106,7 @@ func TestArgoKustomizeAndHelm(t *testing.T) {
 		{"name": "helm-values-files", "array": []string{"values-prod.yaml"}},
 		{"name": "helm-parameters", "map": map[string]string{"secretName": "from-helm"}},
 	}
-	res = w.cmp.Generate(t.Context(), req, false)
+	res = w.generate(t, req)
 	require.NoError(t, res.Err)
 	s = manifest(t, res.Manifests, "Secret", "from-helm")
 	assert.Equal(t, webappConfig["db_user"], secretData(t, s)["db_user"])
@@ -98,10 +118,10 @@ func TestArgoKustomizeAndHelm(t *testing.T) {
 // the same manifests log in as other-ns/webapp-sa, which Vault refuses.
 func TestArgoTenancy(t *testing.T) {
 	w := getArgo(t)
-	res := w.cmp.Generate(t.Context(), w.app("apps/portable", "webapp-ns"), false)
+	res := w.generate(t, w.app("apps/portable", "webapp-ns"))
 	require.NoError(t, res.Err)
 
-	res = w.cmp.Generate(t.Context(), w.app("apps/portable", "other-ns"), false)
+	res = w.generate(t, w.app("apps/portable", "other-ns"))
 	require.Error(t, res.Err)
 	assert.Contains(t, res.Err.Error(), "login auth/kubernetes/login")
 	assert.Contains(t, res.Err.Error(), "HTTP 403")
@@ -109,7 +129,7 @@ func TestArgoTenancy(t *testing.T) {
 
 	// Vault objects in another namespace than the Application's are refused
 	// before anything is asked of the cluster or Vault.
-	res = w.cmp.Generate(t.Context(), w.app("apps/cross-ns", "other-ns"), false)
+	res = w.generate(t, w.app("apps/cross-ns", "other-ns"))
 	require.Error(t, res.Err)
 	assert.Contains(t, res.Err.Error(), `the app's destination namespace is "other-ns"`)
 	assertNoSecrets(t, res.Err.Error())
@@ -122,17 +142,17 @@ func TestArgoTokenCache(t *testing.T) {
 	var entries []os.DirEntry
 	logins := func() int { return countLogins(t, w.audit, "auth/kubernetes/login") }
 	before := logins()
-	res := w.cmp.Generate(t.Context(), w.app("apps/webapp", "webapp-ns"), false)
+	res := w.generate(t, w.app("apps/webapp", "webapp-ns"))
 	require.NoError(t, res.Err)
 	assert.Equal(t, before+1, logins())
-	res = w.cmp.Generate(t.Context(), w.app("apps/webapp", "webapp-ns"), false)
+	res = w.generate(t, w.app("apps/webapp", "webapp-ns"))
 	require.NoError(t, res.Err)
 	assert.Equal(t, before+1, logins(), "the second generate must reuse the cached token")
 
 	// A cached token that Vault revoked is replaced by one new login.
 	_, err := vaultSrv.Client.Logical().WriteWithContext(t.Context(), "sys/leases/revoke-prefix/auth/kubernetes/login", nil)
 	require.NoError(t, err)
-	res = w.cmp.Generate(t.Context(), w.app("apps/webapp", "webapp-ns"), false)
+	res = w.generate(t, w.app("apps/webapp", "webapp-ns"))
 	require.NoError(t, res.Err)
 	assert.Equal(t, before+2, logins())
 	entries, err = os.ReadDir(w.cacheDir)
@@ -150,7 +170,7 @@ func TestArgoTokenCache(t *testing.T) {
 
 func TestArgoVaultDown(t *testing.T) {
 	w := getArgo(t)
-	res := w.cmp.Generate(t.Context(), w.app("apps/down", "webapp-ns"), false)
+	res := w.generate(t, w.app("apps/down", "webapp-ns"))
 	require.Error(t, res.Err)
 	assert.Empty(t, res.Manifests)
 	assert.Contains(t, res.Err.Error(), "Vault cannot be reached")
@@ -181,13 +201,13 @@ func TestArgoAppRoleSecretRef(t *testing.T) {
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	res := w.cmp.Generate(ctx, req, false)
+	res := w.generate(t, req)
 	require.Error(t, res.Err)
 	assert.Contains(t, res.Err.Error(), `cannot get secrets in namespace "webapp-ns" (RBAC: verbs [get] on resource "secrets", resourceNames [vault-approle-creds])`)
 	assert.NotContains(t, res.Err.Error(), secretID)
 
 	applyManifests(t, w, filepath.Join(RepoRoot(), "sidecar", "kustomize", "app-namespace", "role.yaml"), "webapp-ns")
-	res = w.cmp.Generate(ctx, req, false)
+	res = w.generate(t, req)
 	require.NoError(t, res.Err)
 	assert.Equal(t, webappConfig["db_pass"], secretData(t, manifest(t, res.Manifests, "Secret", "webapp-k8s-secret"))["db_pass"])
 }

@@ -82,6 +82,9 @@ func startArgoWorld(ctx context.Context) (*argoWorld, error) {
 		"KUBECONFIG=" + kubeconfig,
 		"VAULTCMP_TOKEN_CACHE_DIR=" + w.cacheDir,
 		"VAULTCMP_HMAC_KEY=e2e-installation-key",
+		// The operator's allow-list: the test Vault, and the address of the
+		// "down" app (nothing listens there).
+		"VAULTCMP_ALLOWED_VAULT_ADDRESSES=" + vaultSrv.Addr + ",http://127.0.0.1:9",
 		// A sidecar-wide identity must never be used by generate.
 		"VAULT_TOKEN=" + RootToken, "VAULT_ADDR=http://127.0.0.1:1",
 	})

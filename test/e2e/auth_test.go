@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -63,9 +61,6 @@ func TestAppRoleLogin(t *testing.T) {
 	for i := range 5 {
 		secrets += "---\n" + vss(fmt.Sprintf("s%d", i), "kv-v2", "secret", "webapp/config", "  vaultAuthRef: vault-auth-approle")
 	}
-	secretIDFile := filepath.Join(t.TempDir(), "secret-id")
-	require.NoError(t, os.WriteFile(secretIDFile, []byte(secretID+"\n"), 0o600))
-
 	for _, tc := range []struct {
 		name, ref string
 		env       []string
@@ -73,7 +68,6 @@ func TestAppRoleLogin(t *testing.T) {
 		{"secretRef object from env", "    secretRef:\n      name: vault-approle-creds\n      key: secret-id",
 			[]string{"VAULTCMP_SECRET_VAULT_APPROLE_CREDS_SECRET_ID=" + secretID}},
 		{"secretRef string from env", "    secretRef: creds", []string{"VAULTCMP_SECRET_CREDS_ID=" + secretID}},
-		{"secretIDPath", "    secretIDPath: " + secretIDFile, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeApp(t, map[string]string{

@@ -30,6 +30,7 @@ type Cluster struct {
 	CAPEM []byte
 	Admin *kubernetes.Clientset
 	dir   string
+	pki   *pki
 	procs []*exec.Cmd // apiserver first: it must stop before etcd
 	logs  []*bytes.Buffer
 }
@@ -57,7 +58,7 @@ func StartCluster(ctx context.Context) (*Cluster, error) {
 	if err != nil {
 		return fail(err)
 	}
-	c.CAPEM = p.CAPEM
+	c.CAPEM, c.pki = p.CAPEM, p
 	ports := make([]int, 3)
 	for i := range ports {
 		if ports[i], err = FreePort(); err != nil {
@@ -148,6 +149,29 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// StartControllerManager adds kube-controller-manager (Deployments make
+// ReplicaSets: a rollout restart makes a new one; no pods run, there is no
+// kubelet). It stops with the cluster, before the apiserver.
+func (c *Cluster) StartControllerManager(ctx context.Context) error {
+	bin, err := KubeControllerManagerBinary()
+	if err != nil {
+		return err
+	}
+	kubeconfig, err := c.WriteKubeconfig("kube-controller-manager", AdminToken)
+	if err != nil {
+		return err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return err
+	}
+	kcm := exec.Command(bin, "--kubeconfig="+kubeconfig, "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
+		"--cert-dir="+filepath.Join(c.dir, "kcm-certs"), "--leader-elect=false",
+		"--service-account-private-key-file="+c.pki.SAKeyFile, "--root-ca-file="+c.pki.CAFile,
+		"--controllers=deployment-controller,replicaset-controller,garbage-collector-controller", "--v=0")
+	return c.start(kcm)
 }
 
 // RestConfig is a client config with a bearer token.

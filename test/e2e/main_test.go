@@ -57,6 +57,7 @@ func testMain(m *testing.M) int {
 	}
 	defer stopArgoWorld()
 	defer stopCD() // before the cluster it runs on
+	defer StopSharedPostgres()
 	return m.Run()
 }
 
@@ -84,6 +85,10 @@ func run(t testing.TB, env []string, args ...string) result {
 	}
 	r := result{stdout: out.String(), stderr: errb.String(), code: code}
 	assertNoSecrets(t, r.stderr)
+	if code == 0 && len(args) > 0 && args[0] == "render" {
+		// Every successful render is what Argo CD would apply.
+		serverSideApply(t, docs(t, r.stdout), renderNamespace(args))
+	}
 	return r
 }
 

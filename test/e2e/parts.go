@@ -115,6 +115,16 @@ func KubeAPIServerBinary() (string, error) {
 	return partBinary("kube-apiserver", "kube-apiserver-"+KubeVersion, ".", "-ldflags="+ld)
 }
 
+// KubeControllerManagerBinary returns the cached kube-controller-manager
+// binary (same module as kube-apiserver), building it if needed.
+func KubeControllerManagerBinary() (string, error) {
+	ld := "-s -w"
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		ld += fmt.Sprintf(" -X %s.gitVersion=v%s -X %s.gitMajor=1 -X %s.gitMinor=37", pkg, KubeVersion, pkg, pkg)
+	}
+	return partBinary("kube-apiserver", "kube-controller-manager-"+KubeVersion, "./kube-controller-manager", "-ldflags="+ld)
+}
+
 // ArgoCMPServerBinary returns the Argo CD 2.14 multi-call binary; run it
 // with ARGOCD_BINARY_NAME=argocd-cmp-server.
 func ArgoCMPServerBinary() (string, error) { return Argo214.Binary() }
@@ -127,7 +137,7 @@ func ArgoRepoClientBinary() (string, error) { return Argo214.Binary() }
 // AllParts builds every part, one after another (each build needs GBs of RAM).
 func AllParts() ([]string, error) {
 	var out []string
-	for _, f := range []func() (string, error){VaultBinary, EtcdBinary, KubeAPIServerBinary, Argo214.Binary, Argo36.Binary} {
+	for _, f := range []func() (string, error){VaultBinary, EtcdBinary, KubeAPIServerBinary, KubeControllerManagerBinary, Argo214.Binary, Argo36.Binary} {
 		p, err := f()
 		if err != nil {
 			return out, err

@@ -40,13 +40,21 @@ func TestSeedWebapp(t *testing.T) {
 	require.True(t, ok, "checksum annotation missing: %v", ann)
 	assert.Len(t, sum, 64)
 
-	// Dynamic and PKI secrets are left to the in-cluster companion, data-less.
-	for _, name := range []string{"webapp-db-secret", "webapp-tls-secret"} {
-		s := find(t, objs, "Secret", name)
-		assert.Nil(t, s["data"], name)
-		assert.Equal(t, "in-cluster", s["metadata"].(map[string]any)["labels"].(map[string]any)["vaultcmp.io/delivery"])
+	// Dynamic and PKI secrets are left to the in-cluster companion: a
+	// carrier of the contract each, no destination Secret (the companion
+	// creates it); the static secret with refreshAfter gets an inline carrier.
+	for name, delivery := range map[string]string{"vaultcmp-vds.webapp-db-creds": "in-cluster", "vaultcmp-pki.webapp-tls": "in-cluster", "vaultcmp-vss.webapp-config": "inline"} {
+		c := find(t, objs, "Secret", name)
+		assert.Nil(t, c["data"], name)
+		assert.Equal(t, "vaultcmp.io/contract-v1", c["type"])
+		md := c["metadata"].(map[string]any)
+		assert.Equal(t, delivery, md["labels"].(map[string]any)["vaultcmp.io/delivery"])
+		assert.Contains(t, md["annotations"].(map[string]any)["vaultcmp.io/contract"], `"version":"v1"`)
 	}
-	assert.Equal(t, "kubernetes.io/tls", find(t, objs, "Secret", "webapp-tls-secret")["type"])
+	for _, o := range objs {
+		assert.NotContains(t, []any{"webapp-db-secret", "webapp-tls-secret"}, o["metadata"].(map[string]any)["name"])
+	}
+	assert.Contains(t, find(t, objs, "Secret", "vaultcmp-vss.webapp-config")["metadata"].(map[string]any)["annotations"], "vaultcmp.io/kv-version")
 	assert.Contains(t, r.stderr, "vault_reads=1")
 	assert.Contains(t, r.stderr, "logins=0")
 }

@@ -1,7 +1,9 @@
 // Command demo starts a real Vault dev server on 127.0.0.1, seeds it with
 // the data of the seed document's webapp, and renders examples/webapp and
 // examples/webapp-transform (or the directories given) with vaultcmp,
-// printing what Argo CD would apply.
+// printing what Argo CD would apply. Then (without arguments) it applies
+// the seed's webapp to a real kube-apiserver and shows all three Secrets
+// filled, two of them by a running `vaultcmp companion`.
 package main
 
 import (
@@ -57,5 +59,8 @@ func run(dirs []string) error {
 			return fmt.Errorf("vaultcmp render %s: %w", d, err)
 		}
 	}
-	return nil
+	if len(os.Args) > 1 {
+		return nil
+	}
+	return companionDemo(ctx, bin, v, tmp)
 }

@@ -2,7 +2,7 @@
 // end-to-end tests run, one after another, and prints their paths.
 //
 //	parts            # all of them
-//	parts vault      # only the named ones: vault, etcd, kube-apiserver, argocd (2.14), argocd3 (3.6)
+//	parts vault      # only the named ones: vault, etcd, kube-apiserver, kube-controller-manager, argocd (2.14), argocd3 (3.6)
 package main
 
 import (
@@ -13,11 +13,12 @@ import (
 )
 
 var builders = map[string][]func() (string, error){
-	"vault":          {e2e.VaultBinary},
-	"etcd":           {e2e.EtcdBinary},
-	"kube-apiserver": {e2e.KubeAPIServerBinary},
-	"argocd":         {e2e.Argo214.Binary},
-	"argocd3":        {e2e.Argo36.Binary},
+	"vault":                   {e2e.VaultBinary},
+	"etcd":                    {e2e.EtcdBinary},
+	"kube-apiserver":          {e2e.KubeAPIServerBinary},
+	"kube-controller-manager": {e2e.KubeControllerManagerBinary},
+	"argocd":                  {e2e.Argo214.Binary},
+	"argocd3":                 {e2e.Argo36.Binary},
 }
 
 func main() {
@@ -29,7 +30,7 @@ func main() {
 	for _, name := range os.Args[1:] {
 		fs, ok := builders[name]
 		if !ok {
-			report(nil, fmt.Errorf("unknown part %q (vault, etcd, kube-apiserver, argocd, argocd3)", name))
+			report(nil, fmt.Errorf("unknown part %q (vault, etcd, kube-apiserver, kube-controller-manager, argocd, argocd3)", name))
 		}
 		for _, f := range fs {
 			bin, err := f()

@@ -1,0 +1,165 @@
+package companion
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/vaultcmp/vaultcmp/contract"
+)
+
+const (
+	labelManagedBy  = "app.kubernetes.io/managed-by"
+	managedBy       = "vaultcmp"
+	annotationOwner = "vaultcmp.io/owner"
+)
+
+// argoTracking reports Argo CD's own tracking metadata, which the companion
+// never copies onto a Secret it creates: Argo CD would take that Secret for
+// one of its app's resources that left git, and prune it.
+func argoTracking(k string) bool {
+	return k == "app.kubernetes.io/instance" || strings.HasPrefix(k, "argocd.argoproj.io/") || k == "kubectl.kubernetes.io/last-applied-configuration"
+}
+
+// writeDestination writes data into the contract's destination Secret, with
+// README's destination semantics:
+//
+//   - create: true — the companion owns the Secret: it creates it owned by
+//     the carrier (garbage-collected with it; Argo CD shows it as the
+//     carrier's child), with the destination's labels, annotations and type.
+//     An existing Secret that the carrier does not own is refused unless
+//     overwrite is set. A type change recreates the Secret (type is immutable).
+//   - create: false — the Secret must exist; only its data is written.
+//
+// It reports whether anything changed.
+func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *corev1.Secret, c *contract.V1, data map[string][]byte) (bool, error) {
+	d := c.Object.Destination()
+	ns := carrier.Namespace
+	secrets := kube.CoreV1().Secrets(ns)
+	cur, err := secrets.Get(ctx, d.Name, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("reading destination Secret %s/%s: %w", ns, d.Name, err)
+	}
+	exists := err == nil
+	if !d.Create {
+		if !exists {
+			return false, fmt.Errorf("destination Secret %s/%s does not exist (destination.create is false: the Secret must exist, only its data is written)", ns, d.Name)
+		}
+		if maps.EqualFunc(cur.Data, data, bytes.Equal) {
+			return false, nil
+		}
+		cur.Data = data
+		if _, err := secrets.Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+			return false, fmt.Errorf("writing the data of Secret %s/%s: %w", ns, d.Name, err)
+		}
+		return true, nil
+	}
+	want := desiredSecret(carrier, c, data)
+	if !exists {
+		if _, err := secrets.Create(ctx, want, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
+			return false, fmt.Errorf("creating Secret %s/%s: %w", ns, d.Name, err)
+		}
+		return true, nil
+	}
+	if !ownedBy(cur, carrier) && !d.Overwrite {
+		return false, fmt.Errorf("Secret %s/%s exists and is not owned by %s (set destination.overwrite: true to adopt it)", ns, d.Name, carrier.Name)
+	}
+	if cur.Type != want.Type {
+		if err := secrets.Delete(ctx, cur.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID}}); err != nil {
+			return false, fmt.Errorf("replacing Secret %s/%s (type %s → %s): %w", ns, d.Name, cur.Type, want.Type, err)
+		}
+		if _, err := secrets.Create(ctx, want, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
+			return false, fmt.Errorf("creating Secret %s/%s: %w", ns, d.Name, err)
+		}
+		return true, nil
+	}
+	if maps.EqualFunc(cur.Data, data, bytes.Equal) && maps.Equal(cur.Labels, want.Labels) &&
+		maps.Equal(cur.Annotations, want.Annotations) && ownedBy(cur, carrier) {
+		return false, nil
+	}
+	cur.Labels, cur.Annotations, cur.Data, cur.OwnerReferences = want.Labels, want.Annotations, data, want.OwnerReferences
+	if _, err := secrets.Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+		return false, fmt.Errorf("writing Secret %s/%s: %w", ns, d.Name, err)
+	}
+	return true, nil
+}
+
+// desiredSecret is the destination Secret of a create: true contract.
+func desiredSecret(carrier *corev1.Secret, c *contract.V1, data map[string][]byte) *corev1.Secret {
+	d := c.Object.Destination()
+	labels := map[string]string{}
+	for k, v := range d.Labels {
+		if !argoTracking(k) {
+			labels[k] = v
+		}
+	}
+	labels[labelManagedBy] = managedBy
+	labels[contract.LabelDelivery] = contract.DeliveryInCluster
+	annotations := map[string]string{}
+	for k, v := range d.Annotations {
+		if !argoTracking(k) {
+			annotations[k] = v
+		}
+	}
+	annotations[annotationOwner] = c.Object.Kind + "/" + c.Object.Name
+	typ := d.Type
+	if typ == "" {
+		typ = corev1.SecretTypeOpaque
+	}
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: d.Name, Namespace: carrier.Namespace, Labels: labels, Annotations: annotations,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "v1", Kind: "Secret", Name: carrier.Name, UID: carrier.UID,
+				// No blockOwnerDeletion: it would need update on secrets/finalizers
+				// where OwnerReferencesPermissionEnforcement is on.
+				Controller: ptr.To(true),
+			}},
+		},
+		Type: typ,
+		Data: data,
+	}
+}
+
+func ownedBy(s, carrier *corev1.Secret) bool {
+	for _, o := range s.OwnerReferences {
+		if o.UID == carrier.UID {
+			return true
+		}
+	}
+	return false
+}
+
+// readDestination returns the destination's data (nil if it does not exist).
+func readDestination(ctx context.Context, kube kubernetes.Interface, ns string, c *contract.V1) (map[string][]byte, bool, error) {
+	s, err := kube.CoreV1().Secrets(ns).Get(ctx, c.Object.Destination().Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("reading destination Secret %s/%s: %w", ns, c.Object.Destination().Name, err)
+	}
+	return s.Data, true, nil
+}
+
+// clearDestination empties a create: false destination (PKI clear: true).
+func clearDestination(ctx context.Context, kube kubernetes.Interface, ns string, c *contract.V1) error {
+	s, err := kube.CoreV1().Secrets(ns).Get(ctx, c.Object.Destination().Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.Data = nil
+	_, err = kube.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{FieldManager: FieldManager})
+	return err
+}

@@ -1,0 +1,30 @@
+// Package companion is the in-cluster controller behind `vaultcmp companion`:
+// it fills the Secrets that `vaultcmp generate` leaves to it and keeps them
+// fresh, from the carriers generate emits (package contract).
+//
+// # What it does per carrier
+//
+//   - VaultDynamicSecret: reads the credentials, writes the destination
+//     Secret, renews the lease at renewalPercent with VSO's jitter, issues
+//     new credentials when Vault truncates a renewal or it fails, revokes
+//     the lease when the carrier is deleted (a finalizer; Argo CD's prune
+//     waits for it).
+//   - VaultPKISecret: issues, re-issues at expiration − expiryOffset,
+//     revokes the previous serial (revoke: true), revokes on delete.
+//   - VaultStaticSecret in-cluster: reads KV every refreshAfter and rewrites
+//     the Secret only when its data changed.
+//   - VaultStaticSecret inline with refreshAfter: never writes; when the KV
+//     version (or keyed HMAC) differs from the carrier's, annotates the
+//     owning Argo CD Application with argocd.argoproj.io/refresh: hard.
+//
+// Every schedule is kept on the carrier (annotation vaultcmp.io/state), so a
+// restart or a leader change resumes it and issues nothing new; rollout
+// restarts are decided from a recorded change id, never from a (re)start.
+//
+// # Boundaries
+//
+// Logins happen only as service accounts of the carrier's namespace
+// (TokenRequest) or with secretRefs of that namespace, and only towards
+// Vault addresses on the operator's allow-list (vault.AllowList). No secret
+// value appears in logs, Events, annotations or metrics.
+package companion

@@ -1,0 +1,136 @@
+package companion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/vault"
+)
+
+// ErrNoAuth is a contract without a VaultAuth (rendered with VAULT_TOKEN).
+var ErrNoAuth = errors.New("the contract names no VaultAuth: the companion logs in only as the app's VaultAuth says")
+
+// credentials reads what a login needs, in one namespace only: the
+// carrier's. It is the tenancy boundary.
+type credentials struct {
+	kube kubernetes.Interface
+}
+
+// identity builds the Vault identity of a contract in namespace ns.
+func (cr credentials) identity(ctx context.Context, ns string, c *contract.V1) (*vault.Identity, error) {
+	conn := vault.Connection{
+		Address:       c.Connection.Address,
+		Headers:       c.Connection.Headers,
+		TLSServerName: c.Connection.TLSServerName,
+		SkipTLSVerify: c.Connection.SkipTLSVerify,
+	}
+	if c.Connection.Timeout != "" {
+		d, err := time.ParseDuration(c.Connection.Timeout)
+		if err != nil {
+			return nil, fmt.Errorf("connection.timeout: %w", err)
+		}
+		conn.Timeout = d
+	}
+	if ref := c.Connection.CACertSecretRef; ref != "" {
+		ca, err := cr.secretKey(ctx, ns, ref, "ca.crt")
+		if err != nil {
+			return nil, fmt.Errorf("VaultConnection caCertSecretRef: %w", err)
+		}
+		conn.CACert = ca
+	}
+	a := c.Auth
+	if a == nil {
+		return nil, ErrNoAuth
+	}
+	var auth vault.Auth
+	switch a.Method {
+	case "kubernetes", "jwt":
+		if a.SecretRef != nil {
+			b, err := cr.secretKey(ctx, ns, a.SecretRef.Name, a.SecretRef.Key)
+			if err != nil {
+				return nil, fmt.Errorf("VaultAuth jwt.secretRef: %w", err)
+			}
+			auth = jwtAuth(a.Mount, a.Role, func(context.Context) (string, error) { return strings.TrimSpace(string(b)), nil })
+			auth.Secret = strings.TrimSpace(string(b))
+		} else {
+			if a.ServiceAccount == "" {
+				return nil, fmt.Errorf("VaultAuth %s: no serviceAccount", a.Method)
+			}
+			auth = jwtAuth(a.Mount, a.Role, cr.saToken(ns, a.ServiceAccount, a.Audiences, a.TokenSeconds))
+			auth.Subject, auth.Audiences = ns+"/"+a.ServiceAccount, a.Audiences
+		}
+		auth.Method = a.Method
+	case "appRole":
+		if a.SecretRef == nil {
+			return nil, errors.New("VaultAuth appRole: the companion needs secretRef (secretIDPath names a file it does not read)")
+		}
+		b, err := cr.secretKey(ctx, ns, a.SecretRef.Name, a.SecretRef.Key)
+		if err != nil {
+			return nil, fmt.Errorf("VaultAuth appRole.secretRef: %w", err)
+		}
+		auth = vault.AppRoleAuth(a.Mount, a.Role, strings.TrimSpace(string(b)))
+	default:
+		return nil, fmt.Errorf("VaultAuth method %q is not supported by the companion (kubernetes, jwt, appRole)", a.Method)
+	}
+	auth.Namespace, auth.Headers = a.Namespace, a.Headers
+	return &vault.Identity{Connection: conn, Auth: auth}, nil
+}
+
+// secretKey reads one key of a Secret of namespace ns.
+func (cr credentials) secretKey(ctx context.Context, ns, name, key string) ([]byte, error) {
+	s, err := cr.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
+	}
+	v, ok := s.Data[key]
+	if !ok {
+		return nil, fmt.Errorf("Secret %s/%s has no key %q", ns, name, key)
+	}
+	return v, nil
+}
+
+// saToken mints a token for a service account of namespace ns at login time.
+func (cr credentials) saToken(ns, sa string, audiences []string, seconds int64) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		if seconds < 600 {
+			seconds = 600
+		}
+		tr, err := cr.kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authenticationv1.TokenRequest{
+			Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &seconds},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			return "", fmt.Errorf("TokenRequest for service account %s/%s: %w", ns, sa, err)
+		}
+		return tr.Status.Token, nil
+	}
+}
+
+// jwtAuth logs in with a JWT from source (kubernetes and jwt methods share
+// the wire format).
+func jwtAuth(mount, role string, source func(context.Context) (string, error)) vault.Auth {
+	return vault.Auth{
+		Method: "jwt",
+		Mount:  mount,
+		Role:   role,
+		Login: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
+			jwt, err := source(ctx)
+			if err != nil {
+				return nil, &vault.CredentialError{Err: err}
+			}
+			return c.Logical().WriteWithContext(ctx, "auth/"+strings.Trim(mount, "/")+"/login",
+				map[string]any{"role": role, "jwt": jwt})
+		},
+	}
+}
+
+var _ = corev1.Secret{}

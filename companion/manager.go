@@ -1,0 +1,186 @@
+package companion
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/vault"
+)
+
+// Options configure the companion process.
+type Options struct {
+	Config                  *rest.Config
+	MetricsAddress          string // "0" disables
+	HealthAddress           string
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	LeaderElectionID        string // default "vaultcmp-companion"
+	ArgoNamespace           string // default "argocd"
+	AllowList               vault.AllowList
+	HMACKey                 []byte
+	Concurrency             int           // reconciles in parallel; default 4
+	MaxBackoff              time.Duration // default 1 minute
+	Logger                  logr.Logger
+}
+
+// ErrNoAllowList is returned when no Vault address is allowed: the companion
+// would send no credential anywhere, so it refuses to start.
+var ErrNoAllowList = errors.New("no Vault address is allowed: set --allowed-vault-address or " + vault.EnvAllowedVaultAddresses +
+	" to the Vault addresses the companion may send service-account tokens to")
+
+// Run runs the companion until ctx ends (graceful shutdown).
+func Run(ctx context.Context, opts Options) error {
+	if opts.AllowList.Len() == 0 {
+		return ErrNoAllowList
+	}
+	if len(opts.HMACKey) == 0 {
+		return errors.New("no HMAC key: set VAULTCMP_HMAC_KEY or --hmac-key-file (the sidecar's key)")
+	}
+	if opts.ArgoNamespace == "" {
+		opts.ArgoNamespace = "argocd"
+	}
+	if opts.LeaderElectionID == "" {
+		opts.LeaderElectionID = "vaultcmp-companion"
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	ctrl.SetLogger(opts.Logger)
+	// client-go's default (5 requests/s) would throttle a few hundred
+	// renewals a minute; a renewal costs about four API requests.
+	cfg := rest.CopyConfig(opts.Config)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 100, 200
+	}
+	opts.Config = cfg
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	// Only carriers are cached: a label-selected watch, memory bounded by
+	// the number of carriers, not of Secrets in the cluster.
+	sel := labels.NewSelector()
+	req, err := labels.NewRequirement(contract.LabelContract, selection.Exists, nil)
+	if err != nil {
+		return err
+	}
+	sel = sel.Add(*req)
+	mgr, err := ctrl.NewManager(opts.Config, ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddress},
+		HealthProbeBindAddress:        opts.HealthAddress,
+		LeaderElection:                opts.LeaderElect,
+		LeaderElectionID:              opts.LeaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Label: sel},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("starting the controller manager: %w", err)
+	}
+	kube, err := kubernetes.NewForConfig(opts.Config)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(opts.Config)
+	if err != nil {
+		return err
+	}
+	r := &Reconciler{
+		Client:        mgr.GetClient(),
+		Kube:          kube,
+		Dynamic:       dyn,
+		Vault:         vault.NewLifecycle(vault.LifecycleOptions{AllowList: opts.AllowList}),
+		Recorder:      mgr.GetEventRecorderFor("vaultcmp-companion"), //nolint:staticcheck // core/v1 Events: what kubectl describe shows
+		Metrics:       NewMetrics(metrics.Registry),
+		HMACKey:       opts.HMACKey,
+		ArgoNamespace: opts.ArgoNamespace,
+		MaxBackoff:    opts.MaxBackoff,
+		Runtime:       runtimeID(),
+	}
+	isCarrier := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		s, ok := o.(*corev1.Secret)
+		return ok && s.Labels[contract.LabelContract] != ""
+	})
+	err = ctrl.NewControllerManagedBy(mgr).
+		Named("carrier").
+		For(&corev1.Secret{}, builder.WithPredicates(isCarrier)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Concurrency}).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("setting up the controller: %w", err)
+	}
+	// One loop keeps the Vault tokens alive: a token that expires takes the
+	// leases it created with it. Leader only, like the reconciles.
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		tokenLoop(ctx, r.Vault, opts.Logger)
+		return nil
+	})); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	opts.Logger.Info("vaultcmp companion starting", "allowedVaultAddresses", opts.AllowList.String(), "argocdNamespace", opts.ArgoNamespace, "leaderElect", opts.LeaderElect)
+	return mgr.Start(ctx)
+}
+
+// tokenLoop renews the Lifecycle's Vault tokens when due, until ctx ends:
+// at the time RenewTokens names, at least every minute, at most every second.
+func tokenLoop(ctx context.Context, l *vault.Lifecycle, lg logr.Logger) {
+	for {
+		next, err := l.RenewTokens(ctx)
+		if err != nil && ctx.Err() == nil {
+			lg.Info("renewing Vault tokens failed; retrying", "error", err.Error())
+		}
+		wait := time.Minute
+		if !next.IsZero() {
+			wait = min(max(time.Until(next), time.Second), time.Minute)
+		}
+		if err != nil {
+			wait = min(wait, 5*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// runtimeID is a random id of this process.
+func runtimeID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,303 @@
+package companion
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/vault"
+)
+
+// Backoff of failed reconciles: 5 s × 1.5ⁿ, at most MaxBackoff (VSO's).
+const (
+	backoffInitial = 5 * time.Second
+	backoffFactor  = 1.5
+)
+
+// Reconciler fills and refreshes the destination of one carrier per call.
+type Reconciler struct {
+	Client        client.Client        // patches of carriers (the watch is a label-selected cache)
+	Kube          kubernetes.Interface // destination Secrets, tokens, workloads (uncached)
+	Dynamic       dynamic.Interface    // Argo CD Applications and Rollouts
+	Vault         *vault.Lifecycle
+	Recorder      record.EventRecorder
+	Metrics       *Metrics
+	HMACKey       []byte // the installation's key (rollout ids, kv-v1 HMACs)
+	ArgoNamespace string // where Argo CD's Applications live
+	MaxBackoff    time.Duration
+	Now           func() time.Time
+	Rand          func() float64 // [0,1), for jitter
+	// Runtime identifies this process (state written by another process
+	// names tokens this one does not know).
+	Runtime string
+}
+
+// outcome is what one kind's handler decided.
+type outcome struct {
+	state   State
+	changed bool   // new data written (a rotation)
+	reason  string // why, for the Event
+}
+
+// Reconcile implements reconcile.Reconciler.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	lg := log.FromContext(ctx)
+	// Read from the apiserver, not the cache: the cache may not have our
+	// last state write yet, and acting on an older state would issue twice.
+	got, err := r.Kube.CoreV1().Secrets(req.Namespace).Get(ctx, req.Name, metav1.GetOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.forget(req.Namespace, req.Name)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	carrier := *got
+	if carrier.Labels[contract.LabelContract] == "" {
+		return ctrl.Result{}, nil
+	}
+	c, perr := contract.Parse(string(carrier.Type), []byte(carrier.Annotations[contract.AnnotationContract]))
+	if !carrier.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, &carrier, c)
+	}
+	if perr != nil {
+		// A bad contract is final until the carrier changes: no retry.
+		r.report(ctx, &carrier, "", perr, "ContractError")
+		return ctrl.Result{}, nil
+	}
+	kind := c.Object.Kind
+	st, err := readState(&carrier)
+	if err != nil {
+		lg.Info("state unreadable; starting afresh", "error", err.Error())
+		st = State{}
+	}
+	if c.Delivery == contract.DeliveryInCluster && (c.Object.Dynamic != nil || c.Object.PKI != nil) && !controllerutil.ContainsFinalizer(&carrier, Finalizer) {
+		base := carrier.DeepCopy()
+		controllerutil.AddFinalizer(&carrier, Finalizer)
+		if err := r.Client.Patch(ctx, &carrier, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding finalizer to %s/%s: %w", carrier.Namespace, carrier.Name, err)
+		}
+	}
+	now := r.now()
+	if !st.NextAt.IsZero() && now.Before(st.NextAt) && st.Contract == digest(&carrier) && st.Retries == 0 && r.destinationPresent(ctx, &carrier, c) {
+		// Nothing due yet (a restart, a leader change, our own write).
+		r.observe(&carrier, c, st, now)
+		return ctrl.Result{RequeueAfter: st.NextAt.Sub(now)}, nil
+	}
+	id, err := credentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
+	var out outcome
+	if err == nil {
+		switch {
+		case c.Delivery == contract.DeliveryInline:
+			out, err = r.inline(ctx, &carrier, c, id, st)
+		case c.Object.Dynamic != nil:
+			out, err = r.dynamic(ctx, &carrier, c, id, st)
+		case c.Object.PKI != nil:
+			out, err = r.pki(ctx, &carrier, c, id, st)
+		case c.Object.Static != nil:
+			out, err = r.static(ctx, &carrier, c, id, st)
+		}
+	}
+	if err != nil {
+		st.Retries++
+		r.report(ctx, &carrier, kind, err, "SyncError")
+		if perr := r.saveState(ctx, &carrier, st, StatusError, errorMessage(err)); perr != nil {
+			lg.Error(perr, "saving state")
+		}
+		return ctrl.Result{RequeueAfter: r.backoff(st.Retries)}, nil
+	}
+	st = out.state
+	st.Retries = 0
+	st.Contract = digest(&carrier)
+	r.Metrics.SyncTotal.WithLabelValues(kind, carrier.Namespace).Inc()
+	if out.changed {
+		lg.Info("wrote new data", "kind", kind, "object", c.Object.Name, "reason", out.reason)
+		r.Recorder.Event(&carrier, corev1.EventTypeNormal, "SecretSynced", out.reason)
+	}
+	msg := "Filled by the vaultcmp companion"
+	if c.Delivery == contract.DeliveryInline {
+		msg = "Watching Vault for Argo CD"
+	}
+	if err := r.saveState(ctx, &carrier, st, StatusSynced, msg); err != nil {
+		return ctrl.Result{}, err
+	}
+	// Rollouts after the state that records the change is saved, so a
+	// restart never restarts the workloads twice for one change.
+	if st.Change != st.Rolled && c.Delivery == contract.DeliveryInCluster {
+		r.rollout(ctx, &carrier, c, out.reason)
+		st.Rolled = st.Change
+		if err := r.saveState(ctx, &carrier, st, StatusSynced, msg); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	r.observe(&carrier, c, st, now)
+	if st.NextAt.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{RequeueAfter: max(st.NextAt.Sub(r.now()), time.Second)}, nil
+}
+
+// reasonFirst is the reason of a first fill: it restarts nothing (handlers
+// then set Rolled = Change).
+const reasonFirst = "first fill"
+
+func (r *Reconciler) destinationPresent(ctx context.Context, carrier *corev1.Secret, c *contract.V1) bool {
+	if c.Delivery == contract.DeliveryInline {
+		return true
+	}
+	_, ok, err := readDestination(ctx, r.Kube, carrier.Namespace, c)
+	return err != nil || ok // on a read error, keep the schedule
+}
+
+// finalize revokes what the carrier's object holds, then lets it go.
+func (r *Reconciler) finalize(ctx context.Context, carrier *corev1.Secret, c *contract.V1) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(carrier, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	st, _ := readState(carrier)
+	if c != nil && c.Auth != nil {
+		id, err := credentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
+		if err == nil {
+			switch {
+			case c.Object.Dynamic != nil && st.LeaseID != "":
+				err = r.Vault.RevokeLease(ctx, id, st.LeaseID)
+				if err == nil {
+					r.Recorder.Event(carrier, corev1.EventTypeNormal, "LeaseRevoked", "revoked the lease of the deleted object")
+				}
+			case c.Object.PKI != nil && c.Object.PKI.Revoke && st.Serial != "":
+				err = r.Vault.RevokeCertificate(ctx, id, c.Object.PKI.Mount, st.Serial)
+				if err == nil {
+					r.Recorder.Event(carrier, corev1.EventTypeNormal, "CertificateRevoked", "revoked serial "+st.Serial)
+				}
+			}
+			if c.Object.PKI != nil && c.Object.PKI.Clear && !c.Object.PKI.Destination.Create {
+				if cerr := clearDestination(ctx, r.Kube, carrier.Namespace, c); cerr != nil && err == nil {
+					err = cerr
+				}
+			}
+		}
+		if err != nil && vault.Retryable(err) && st.Retries < 5 {
+			// Vault is away: wait a little, bounded, then let the object go.
+			st.Retries++
+			r.report(ctx, carrier, c.Object.Kind, fmt.Errorf("revoking before delete: %w", err), "RevokeError")
+			_ = r.saveState(ctx, carrier, st, StatusError, errorMessage(err))
+			return ctrl.Result{RequeueAfter: r.backoff(st.Retries)}, nil
+		}
+		if err != nil {
+			r.report(ctx, carrier, c.Object.Kind, fmt.Errorf("revoking before delete (giving up): %w", err), "RevokeError")
+		}
+	}
+	base := carrier.DeepCopy()
+	controllerutil.RemoveFinalizer(carrier, Finalizer)
+	if err := r.Client.Patch(ctx, carrier, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, err
+	}
+	r.Metrics.forget(carrier.Namespace, carrier.Name)
+	return ctrl.Result{}, nil
+}
+
+// report makes an error visible: Event on the carrier, log line, metric.
+func (r *Reconciler) report(ctx context.Context, carrier *corev1.Secret, kind string, err error, reason string) {
+	msg := errorMessage(err)
+	log.FromContext(ctx).Info("sync failed", "carrier", carrier.Namespace+"/"+carrier.Name, "reason", reason, "error", msg)
+	r.Recorder.Event(carrier, corev1.EventTypeWarning, reason, msg)
+	if kind == "" {
+		kind = "unknown"
+	}
+	r.Metrics.SyncErrors.WithLabelValues(kind, carrier.Namespace).Inc()
+	if reason == "ContractError" {
+		st, _ := readState(carrier) // kept: a lease it names must not be forgotten
+		_ = r.saveState(ctx, carrier, st, StatusError, msg)
+	}
+}
+
+// errorMessage is an error for people; vault.Error and our own errors
+// never hold a secret value, and it is bounded in length.
+func errorMessage(err error) string {
+	s := err.Error()
+	if len(s) > 1024 {
+		s = s[:1024] + "…"
+	}
+	return s
+}
+
+// saveState patches the state and status annotations when they changed.
+func (r *Reconciler) saveState(ctx context.Context, carrier *corev1.Secret, st State, status, msg string) error {
+	want := map[string]string{AnnotationState: st.encode(), AnnotationStatus: status, AnnotationMessage: msg}
+	same := true
+	for k, v := range want {
+		if carrier.Annotations[k] != v {
+			same = false
+		}
+	}
+	if same {
+		return nil
+	}
+	base := carrier.DeepCopy()
+	if carrier.Annotations == nil {
+		carrier.Annotations = map[string]string{}
+	}
+	for k, v := range want {
+		carrier.Annotations[k] = v
+	}
+	if err := r.Client.Patch(ctx, carrier, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("saving the state of %s/%s: %w", carrier.Namespace, carrier.Name, err)
+	}
+	return nil
+}
+
+func (r *Reconciler) backoff(n int) time.Duration {
+	d := time.Duration(float64(backoffInitial) * math.Pow(backoffFactor, float64(n-1)))
+	maxB := r.MaxBackoff
+	if maxB <= 0 {
+		maxB = time.Minute
+	}
+	return min(d, maxB)
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Reconciler) rand() float64 {
+	if r.Rand != nil {
+		return r.Rand()
+	}
+	return rand.Float64()
+}
+
+// digest identifies the contract the data was made for.
+func digest(carrier *corev1.Secret) string {
+	sum := sha256.Sum256([]byte(carrier.Annotations[contract.AnnotationContract]))
+	return hex.EncodeToString(sum[:8])
+}
+
+// horizon is VSO's computeDynamicHorizonWithJitter: uniformly in
+// (p%, p%+10%] of the lease duration.
+func (r *Reconciler) horizon(lease time.Duration, percent int) time.Duration {
+	base := time.Duration(float64(lease) * float64(percent) / 100)
+	tenth := float64(lease) / 10
+	return base + time.Duration(tenth-r.rand()*tenth)
+}
+
+var errNoData = errors.New("Vault returned no data")

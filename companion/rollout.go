@@ -1,0 +1,54 @@
+package companion
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/vaultcmp/vaultcmp/contract"
+)
+
+// rolloutResources are VSO's rollout target kinds.
+var rolloutResources = map[string]schema.GroupVersionResource{
+	"Deployment":   {Group: "apps", Version: "v1", Resource: "deployments"},
+	"StatefulSet":  {Group: "apps", Version: "v1", Resource: "statefulsets"},
+	"DaemonSet":    {Group: "apps", Version: "v1", Resource: "daemonsets"},
+	"argo.Rollout": {Group: "argoproj.io", Version: "v1alpha1", Resource: "rollouts"},
+}
+
+// rollout restarts the contract's targets once: the pod template's
+// vaultcmp.io/restartedAt annotation (an Argo Rollout: spec.restartAt).
+// Failures are evented, not retried (VSO's behaviour): the data is written.
+func (r *Reconciler) rollout(ctx context.Context, carrier *corev1.Secret, c *contract.V1, reason string) {
+	now := r.now().UTC().Format(time.RFC3339)
+	for _, t := range c.RolloutTargets {
+		gvr, ok := rolloutResources[t.Kind]
+		if !ok {
+			continue
+		}
+		var patch map[string]any
+		if t.Kind == "argo.Rollout" {
+			patch = map[string]any{"spec": map[string]any{"restartAt": now}}
+		} else {
+			patch = map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
+				"annotations": map[string]any{AnnotationRestartedAt: now}}}}}
+		}
+		body, _ := json.Marshal(patch)
+		_, err := r.Dynamic.Resource(gvr).Namespace(carrier.Namespace).Patch(ctx, t.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager})
+		if err != nil {
+			msg := fmt.Sprintf("restarting %s %s: %s", t.Kind, t.Name, errorMessage(err))
+			log.FromContext(ctx).Info("rollout restart failed", "carrier", carrier.Namespace+"/"+carrier.Name, "error", msg)
+			r.Recorder.Event(carrier, corev1.EventTypeWarning, "RolloutRestartFailed", msg)
+			continue
+		}
+		r.Metrics.Restarts.WithLabelValues(t.Kind, carrier.Namespace).Inc()
+		r.Recorder.Event(carrier, corev1.EventTypeNormal, "RolloutRestart", fmt.Sprintf("restarted %s %s: %s", t.Kind, t.Name, reason))
+	}
+}

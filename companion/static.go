@@ -1,0 +1,164 @@
+package companion
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/renderer"
+	"github.com/vaultcmp/vaultcmp/vault"
+)
+
+// static keeps an in-cluster VaultStaticSecret: read KV every refreshAfter,
+// rewrite only when the data changed.
+func (r *Reconciler) static(ctx context.Context, carrier *corev1.Secret, c *contract.V1, id *vault.Identity, st State) (outcome, error) {
+	spec := c.Object.Static
+	now := r.now()
+	sec, err := r.Vault.ReadKV(ctx, kvRequest(c, id))
+	if err != nil {
+		return outcome{}, err
+	}
+	data, err := r.build(c, sec.Fields, sec.Response)
+	if err != nil {
+		return outcome{}, err
+	}
+	refresh, _ := parseDuration(spec.RefreshAfter)
+	st.NextAt = time.Time{}
+	if refresh > 0 {
+		st.NextAt = now.Add(refresh)
+	}
+	first := st.Change == ""
+	changed, err := writeDestination(ctx, r.Kube, carrier, c, data)
+	if err != nil {
+		return outcome{}, err
+	}
+	st.DataHMAC = r.mac(data)
+	if !changed && !first {
+		return outcome{state: st}, nil
+	}
+	st.Change = st.DataHMAC
+	if spec.HMACSecretData != nil && !*spec.HMACSecretData {
+		st.Rolled = st.Change // VSO: no rollout without hmacSecretData
+	}
+	return r.rotated(c, carrier, st, first, "the data changed in Vault"), nil
+}
+
+// inline watches the KV data behind an inline VaultStaticSecret: when it
+// differs from what generate saw (the carrier's contract), it asks Argo CD
+// to hard-refresh the owning Application, once per change. It never writes
+// the Secret: Argo CD does, visibly in its diff.
+func (r *Reconciler) inline(ctx context.Context, carrier *corev1.Secret, c *contract.V1, id *vault.Identity, st State) (outcome, error) {
+	spec := c.Object.Static
+	now := r.now()
+	refresh, _ := parseDuration(spec.RefreshAfter)
+	st.NextAt = now.Add(max(refresh, time.Second))
+	sec, err := r.Vault.ReadKV(ctx, kvRequest(c, id))
+	if err != nil {
+		return outcome{}, err
+	}
+	seen := ""
+	if c.Static != nil {
+		if c.Static.KVVersion > 0 {
+			seen = strconv.Itoa(c.Static.KVVersion)
+		} else {
+			seen = c.Static.DataHMAC
+		}
+	}
+	current := ""
+	if sec.Version > 0 {
+		current = strconv.Itoa(sec.Version)
+	} else if len(r.HMACKey) > 0 {
+		data, err := r.build(c, sec.Fields, sec.Response)
+		if err != nil {
+			return outcome{}, err
+		}
+		current = checksum(r.HMACKey, data)
+	}
+	if current == "" || current == seen || current == st.Refreshed {
+		return outcome{state: st}, nil
+	}
+	app, err := owningApplication(carrier)
+	if err != nil {
+		return outcome{}, err
+	}
+	gvr := schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+	patch := []byte(`{"metadata":{"annotations":{"argocd.argoproj.io/refresh":"hard"}}}`)
+	if _, err := r.Dynamic.Resource(gvr).Namespace(r.ArgoNamespace).Patch(ctx, app, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+		return outcome{}, fmt.Errorf("asking Argo CD to refresh Application %s/%s: %w", r.ArgoNamespace, app, err)
+	}
+	r.Metrics.Refreshes.WithLabelValues(carrier.Namespace).Inc()
+	r.Recorder.Event(carrier, corev1.EventTypeNormal, "ArgoCDRefresh", fmt.Sprintf("the KV data changed in Vault: asked Argo CD to hard-refresh Application %s", app))
+	st.Refreshed = current
+	return outcome{state: st}, nil
+}
+
+// owningApplication is the Argo CD Application that manages a carrier:
+// Argo CD's tracking annotation (<app>:<group>/<kind>:<ns>/<name>) or label.
+func owningApplication(carrier *corev1.Secret) (string, error) {
+	if id := carrier.Annotations["argocd.argoproj.io/tracking-id"]; id != "" {
+		for i := 0; i < len(id); i++ {
+			if id[i] == ':' {
+				return appName(id[:i]), nil
+			}
+		}
+	}
+	if l := carrier.Labels["app.kubernetes.io/instance"]; l != "" {
+		return appName(l), nil
+	}
+	return "", fmt.Errorf("carrier %s/%s has no Argo CD tracking label or annotation: no Application to refresh", carrier.Namespace, carrier.Name)
+}
+
+// appName drops the "<namespace>_" prefix of apps in any namespace.
+func appName(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '_' {
+			return s[i+1:]
+		}
+	}
+	return s
+}
+
+func kvRequest(c *contract.V1, id *vault.Identity) vault.KVRequest {
+	s := c.Object.Static
+	return vault.KVRequest{Identity: id, Namespace: s.Namespace, Mount: s.Mount, Path: s.Path, V2: s.Type == "kv-v2", Version: s.Version}
+}
+
+// mac is the keyed HMAC of data without the keys in skip.
+func (r *Reconciler) mac(data map[string][]byte, skip ...string) string {
+	d := make(map[string][]byte, len(data))
+	for k, v := range data {
+		if !slices.Contains(skip, k) {
+			d[k] = v
+		}
+	}
+	return checksum(r.HMACKey, d)
+}
+
+// checksum is renderer.Checksum, so the companion's kv-v1 HMAC equals the
+// one generate puts on the carrier.
+func checksum(key []byte, data map[string][]byte) string { return renderer.Checksum(key, data) }
+
+// number reads a JSON number as Vault's client decodes it.
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	}
+	return 0, false
+}

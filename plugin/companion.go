@@ -1,0 +1,89 @@
+package plugin
+
+import (
+	"errors"
+	"time"
+
+	"github.com/go-logr/zerologr"
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/vaultcmp/vaultcmp/companion"
+	"github.com/vaultcmp/vaultcmp/vault"
+)
+
+func newCompanionCommand(env Env) *cobra.Command {
+	var (
+		kubeconfig, metricsAddr, healthAddr, leNS, argoNS, hmacFile, logLevel, logFormat string
+		leaderElect                                                                      bool
+		allowed                                                                          []string
+		concurrency                                                                      int
+		maxBackoff                                                                       time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "companion",
+		Short: "Run the in-cluster companion: fills and renews the Secrets generate leaves to it",
+		Long: `Runs a controller (leader election, /healthz, /readyz, /metrics) that watches
+vaultcmp's carriers (Secrets of type vaultcmp.io/contract-v1) and fills their
+destination Secrets from Vault: dynamic credentials with lease renewal, PKI
+certificates re-issued before expiry, in-cluster static secrets; rollout
+restarts after each change; Argo CD hard refreshes for inline static secrets
+with refreshAfter. Credentials go only to the Vault addresses allowed by
+--allowed-vault-address / ` + vault.EnvAllowedVaultAddresses + ` (required).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lg, err := newLogger(env, logLevel, logFormat)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			list, err := vault.ParseAllowList(append([]string{env.get(vault.EnvAllowedVaultAddresses)}, allowed...)...)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			var cfg *rest.Config
+			if kubeconfig != "" {
+				cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+			} else {
+				cfg, err = rest.InClusterConfig()
+				if errors.Is(err, rest.ErrNotInCluster) {
+					err = errors.New("not in a cluster: set --kubeconfig")
+				}
+			}
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			key, err := loadHMACKey(env, hmacFile)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			err = companion.Run(cmd.Context(), companion.Options{
+				Config: cfg, MetricsAddress: metricsAddr, HealthAddress: healthAddr,
+				LeaderElect: leaderElect, LeaderElectionNamespace: leNS, ArgoNamespace: argoNS,
+				AllowList: list, HMACKey: key, Concurrency: concurrency, MaxBackoff: maxBackoff,
+				Logger: zerologr.New(&lg),
+			})
+			if errors.Is(err, companion.ErrNoAllowList) {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			if err != nil {
+				return &exitError{code: ExitProblems, err: err}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: the in-cluster config)")
+	f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of /metrics (\"0\" disables)")
+	f.StringVar(&healthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	f.BoolVar(&leaderElect, "leader-elect", false, "elect a leader on a Lease, so several replicas can run")
+	f.StringVar(&leNS, "leader-election-namespace", "", "namespace of the Lease (default: the pod's)")
+	f.StringVar(&argoNS, "argocd-namespace", "argocd", "namespace of Argo CD's Applications (hard refresh of inline secrets)")
+	f.StringArrayVar(&allowed, "allowed-vault-address", nil, "a Vault address credentials may be sent to (repeatable; also "+vault.EnvAllowedVaultAddresses+")")
+	f.StringVar(&hmacFile, "hmac-key-file", "", "the installation's HMAC key, the sidecar's (or "+EnvHMACKey+")")
+	f.IntVar(&concurrency, "concurrency", 4, "carriers reconciled at once")
+	f.DurationVar(&maxBackoff, "max-backoff", time.Minute, "longest wait between retries of a failing carrier")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn, error")
+	f.StringVar(&logFormat, "log-format", "json", "console or json (stderr)")
+	return cmd
+}

@@ -1,0 +1,169 @@
+package renderer
+
+import (
+	"context"
+	"maps"
+	"strconv"
+
+	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+	"github.com/vaultcmp/vaultcmp/contract"
+)
+
+// carrierContract resolves the contract of a Vault object whose refs were
+// checked already (r.identity succeeded): its connection, auth and
+// transformations, by name, with no credential fetched.
+func (r *resolver) carrierContract(ctx context.Context, vo *vaultObject, delivery string) (*contract.V1, *refError) {
+	c := &contract.V1{
+		Version:  contract.Version,
+		Delivery: delivery,
+		Object: contract.Object{
+			Kind:        vo.obj.GetKind(),
+			Name:        vo.obj.GetName(),
+			Namespace:   vo.ns,
+			Labels:      vo.obj.GetLabels(),
+			Annotations: vo.obj.GetAnnotations(),
+		},
+	}
+	var authRef string
+	var t v1beta1.Transformation
+	switch o := vo.obj.(type) {
+	case *v1beta1.VaultDynamicSecret:
+		spec := o.Spec
+		c.Object.Dynamic, authRef, t, c.RolloutTargets = &spec, spec.VaultAuthRef, spec.Destination.Transformation, spec.RolloutRestartTargets
+	case *v1beta1.VaultPKISecret:
+		spec := o.Spec
+		c.Object.PKI, authRef, t, c.RolloutTargets = &spec, spec.VaultAuthRef, spec.Destination.Transformation, spec.RolloutRestartTargets
+	case *v1beta1.VaultStaticSecret:
+		spec := o.Spec
+		c.Object.Static, authRef, t, c.RolloutTargets = &spec, spec.VaultAuthRef, spec.Destination.Transformation, spec.RolloutRestartTargets
+	}
+	id, rerr := r.identity(ctx, vo.ns, authRef, false)
+	if rerr != nil {
+		return nil, rerr
+	}
+	conn := id.Connection
+	c.Connection = contract.Connection{
+		Address:       conn.Address,
+		Headers:       conn.Headers,
+		TLSServerName: conn.TLSServerName,
+		SkipTLSVerify: conn.SkipTLSVerify,
+	}
+	if conn.Timeout > 0 {
+		c.Connection.Timeout = conn.Timeout.String()
+	}
+	auth, authNS := r.authObject(vo.ns, authRef)
+	if auth != nil {
+		if vc := r.connectionObject(auth, authNS); vc != nil {
+			c.Connection.CACertSecretRef = vc.Spec.CACertSecretRef
+		}
+		c.Auth = contractAuth(auth)
+	}
+	refs, rerr := r.transformations(vo.ns, t)
+	if rerr != nil {
+		return nil, rerr
+	}
+	for _, st := range refs {
+		ns := st.Namespace
+		if ns == "" {
+			ns = vo.ns
+		}
+		c.Transformations = append(c.Transformations, contract.Transformation{Name: st.Name, Namespace: ns, Spec: st.Spec})
+	}
+	return c, nil
+}
+
+// authObject is the VaultAuth a ref names (nil if none: VAULT_TOKEN).
+func (r *resolver) authObject(consumerNS, authRef string) (*v1beta1.VaultAuth, string) {
+	ns, name := consumerNS, defaultName
+	if authRef != "" {
+		ns, name = v1beta1.ParseRef(authRef, consumerNS)
+	}
+	if vo := r.ix.get(v1beta1.KindVaultAuth, ns, name); vo != nil {
+		return vo.obj.(*v1beta1.VaultAuth), vo.ns
+	}
+	return nil, ""
+}
+
+// connectionObject is the VaultConnection a VaultAuth uses (nil if none).
+func (r *resolver) connectionObject(auth *v1beta1.VaultAuth, authNS string) *v1beta1.VaultConnection {
+	ns, name := authNS, defaultName
+	if ref := auth.Spec.VaultConnectionRef; ref != "" {
+		ns, name = v1beta1.ParseRef(ref, authNS)
+	}
+	if vo := r.ix.get(v1beta1.KindVaultConnection, ns, name); vo != nil {
+		return vo.obj.(*v1beta1.VaultConnection)
+	}
+	return nil
+}
+
+// contractAuth is a VaultAuth by names only.
+func contractAuth(va *v1beta1.VaultAuth) *contract.Auth {
+	s := va.Spec
+	a := &contract.Auth{Method: s.Method, Mount: s.Mount, Namespace: s.Namespace, Headers: s.Headers}
+	switch s.Method {
+	case v1beta1.MethodKubernetes:
+		a.Mount = mountOr(a.Mount, "kubernetes")
+		if k := s.Kubernetes; k != nil {
+			a.Role, a.ServiceAccount, a.Audiences, a.TokenSeconds = k.Role, k.ServiceAccount, k.TokenAudiences, k.ExpirationSeconds()
+		}
+	case v1beta1.MethodJWT:
+		a.Mount = mountOr(a.Mount, "jwt")
+		if j := s.JWT; j != nil {
+			a.Role, a.ServiceAccount, a.Audiences, a.TokenSeconds = j.Role, j.ServiceAccount, j.TokenAudiences, j.ExpirationSeconds()
+			if !j.SecretRef.IsZero() {
+				a.SecretRef = &contract.SecretKeyRef{Name: j.SecretRef.Name, Key: j.SecretRef.KeyOr(v1beta1.DefaultJWTSecretKey)}
+			}
+		}
+	case v1beta1.MethodAppRole:
+		a.Mount = mountOr(a.Mount, "approle")
+		if ar := s.AppRole; ar != nil {
+			a.Role = ar.RoleID
+			if !ar.SecretRef.IsZero() {
+				a.SecretRef = &contract.SecretKeyRef{Name: ar.SecretRef.Name, Key: ar.SecretRef.KeyOr(v1beta1.DefaultAppRoleSecretKey)}
+			}
+		}
+	}
+	return a
+}
+
+// carrierSecret is the carrier of a contract: a Secret of type
+// contract.SecretType, without data, holding the contract in an annotation
+// (readable in Argo CD's diff, which masks Secret data), labelled for the
+// companion.
+func carrierSecret(c *contract.V1) (map[string]any, error) {
+	b, err := c.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	md := map[string]any{
+		"name":      contract.CarrierName(c.Object.Kind, c.Object.Name),
+		"namespace": c.Object.Namespace,
+		"labels": map[string]any{
+			LabelManagedBy:         ManagedBy,
+			contract.LabelContract: contract.Version,
+			contract.LabelDelivery: c.Delivery,
+		},
+		"annotations": map[string]any{
+			contract.AnnotationContract: string(b),
+			AnnotationOwner:             c.Object.Kind + "/" + c.Object.Name,
+			AnnotationDestination:       c.Object.Destination().Name,
+		},
+	}
+	ann := md["annotations"].(map[string]any)
+	if s := c.Static; s != nil {
+		// Visible in Argo CD's diff (data is masked there): the KV data changed.
+		if s.KVVersion > 0 {
+			ann[AnnotationKVVersion] = strconv.Itoa(s.KVVersion)
+		}
+		if s.DataHMAC != "" {
+			ann[AnnotationDataHMAC] = s.DataHMAC
+		}
+	}
+	maps.DeleteFunc(ann, func(_ string, v any) bool { return v == "" })
+	return map[string]any{
+		"apiVersion": secretAPIVersion,
+		"kind":       secretKind,
+		"metadata":   md,
+		"type":       contract.SecretType,
+	}, nil
+}
