@@ -6,8 +6,8 @@ E2E   := test/e2e
 # The first cold build of the real parts takes many minutes.
 E2E_TIMEOUT ?= 60m
 # The Argo CD tests run in full on Argo CD 3.6 (the current line) and this
-# smoke subset on 2.14: create, sync, the seed webapp's static part, one failure.
-ARGO214_SMOKE := ^TestArgoCD(Static|Failures)$$/^(webapp-transform|seed-static|vault_down)$$
+# smoke subset on 2.14: create, sync, the seed webapp (static part, then whole with the companion), one failure.
+ARGO214_SMOKE := ^TestArgoCD(Static|Failures|SeedWebapp)$$/^(webapp-transform|seed-static|vault_down)?$$
 
 .DEFAULT_GOAL := help
 

@@ -261,6 +261,12 @@ func (c *cdWorld) waitApp(t testing.TB, name string, limit time.Duration, what s
 			desc := "<none>"
 			if last != nil {
 				desc = fmt.Sprintf("sync=%s health=%s conditions=%s", last.Status.Sync.Status, last.Status.Health.Status, last.ConditionText())
+				for _, r := range last.Status.Resources {
+					desc += fmt.Sprintf("\n  %s %s/%s %s", r.Kind, r.Namespace, r.Name, r.Status)
+					if r.Health != nil {
+						desc += " " + r.Health.Status + " " + r.Health.Message
+					}
+				}
 			}
 			t.Fatalf("app %s: %s not reached in %s (last: %s, err %v)\n%s", name, what, limit, desc, err, tailString(c.Logs(), 8000))
 		}
