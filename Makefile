@@ -24,7 +24,7 @@ build: ## Build bin/vaultcmp
 	$(GO) build -o $(BIN)/vaultcmp .
 
 .PHONY: parts
-parts: ## Build the real parts (Vault, etcd, kube-apiserver, Argo CD 2.14 and 3.6) for the e2e tests, cached
+parts: ## Build the real parts (Vault, etcd, kube-apiserver, kube-controller-manager, Argo CD 2.14 and 3.6) for the e2e tests, cached
 	cd $(E2E) && $(GO) run ./cmd/parts
 
 .PHONY: demo

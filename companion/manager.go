@@ -43,7 +43,7 @@ type Options struct {
 	ArgoNamespace           string // default "argocd"
 	AllowList               vault.AllowList
 	HMACKey                 []byte
-	Concurrency             int           // reconciles in parallel; default 4
+	Concurrency             int           // reconciles in parallel; default 16
 	MaxBackoff              time.Duration // default 1 minute
 	Logger                  logr.Logger
 }
@@ -68,7 +68,7 @@ func Run(ctx context.Context, opts Options) error {
 		opts.LeaderElectionID = "vaultcmp-companion"
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
+		opts.Concurrency = 16
 	}
 	ctrl.SetLogger(opts.Logger)
 	// client-go's default (5 requests/s) would throttle a few hundred

@@ -145,3 +145,19 @@ func TestSymlinksInsideTheRepository(t *testing.T) {
 	require.Equal(t, ExitOK, Run(t.Context(), []string{"render", filepath.Join(repo, "overlay")}, env), errb.String())
 	assert.Contains(t, out.String(), "name: k")
 }
+
+// TestDiscoverFindsTheRepositoryRoot: the cmp-server runs discover in the
+// app's directory ("."), with the app's path in ARGOCD_APP_SOURCE_PATH; a
+// base elsewhere in the repository is inside it.
+func TestDiscoverFindsTheRepositoryRoot(t *testing.T) {
+	repo := t.TempDir()
+	writeTree(t, repo, map[string]string{
+		"apps/kustomize/kustomization.yaml": "resources: [../kbase]\n",
+		"apps/kbase/kustomization.yaml":     "resources: [s.yaml]\n",
+		"apps/kbase/s.yaml":                 "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultStaticSecret\nmetadata: {name: x}\nspec: {type: kv-v2, mount: secret, path: a, destination: {name: x, create: true}}\n",
+	})
+	t.Chdir(filepath.Join(repo, "apps", "kustomize"))
+	env, out, errb := testEnv(map[string]string{"ARGOCD_APP_SOURCE_PATH": "apps/kustomize"})
+	require.Equal(t, ExitOK, Run(t.Context(), []string{"discover"}, env))
+	assert.Equal(t, "kustomization\n", out.String(), errb.String())
+}

@@ -81,7 +81,7 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 	f.StringVar(&argoNS, "argocd-namespace", "argocd", "namespace of Argo CD's Applications (hard refresh of inline secrets)")
 	f.StringArrayVar(&allowed, "allowed-vault-address", nil, "a Vault address credentials may be sent to (repeatable; also "+vault.EnvAllowedVaultAddresses+")")
 	f.StringVar(&hmacFile, "hmac-key-file", "", "the installation's HMAC key, the sidecar's (or "+EnvHMACKey+")")
-	f.IntVar(&concurrency, "concurrency", 4, "carriers reconciled at once")
+	f.IntVar(&concurrency, "concurrency", 16, "carriers reconciled at once")
 	f.DurationVar(&maxBackoff, "max-backoff", time.Minute, "longest wait between retries of a failing carrier")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "json", "console or json (stderr)")

@@ -48,7 +48,7 @@ It always exits 0, so that an unreadable app never breaks discovery.`,
 func discover(env Env, dir string, lim limits.Limits, c *committer) error {
 	src := sourceFlags{allowRemote: envBool(env, renderer.EnvKustomizeAllowRemote)}
 	if be, err := cmp.FromEnviron(env.LookupEnv); err == nil && be.SourcePath != "" {
-		src.repoRoot = repoRoot(dir, be.SourcePath)
+		src.repoRoot = repoRoot(dir, be.SourcePath) // dir is "." in the cmp-server: repoRoot makes it absolute
 	}
 	if err := src.guard(dir); err != nil {
 		return err

@@ -96,7 +96,10 @@ func setList(m map[string]string) []string {
 
 // repoRoot is the checkout's root: dir minus the app's path in the repository.
 func repoRoot(dir, sourcePath string) string {
-	root := dir
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
 	for p := filepath.Clean(sourcePath); p != "." && p != "/" && p != ""; p = filepath.Dir(p) {
 		root = filepath.Dir(root)
 	}

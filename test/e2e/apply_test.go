@@ -42,6 +42,7 @@ func applyObjects(t testing.TB, objs []map[string]any, defaultNS string, dryRun 
 	w := getArgo(t)
 	applyOnce.Do(func() {
 		cfg := w.cluster.RestConfig(AdminToken)
+		cfg.QPS, cfg.Burst = 500, 1000 // client-go's 5/s would make a 1,000-object app take minutes
 		if applyDyn, applyErr = dynamic.NewForConfig(cfg); applyErr != nil {
 			return
 		}
