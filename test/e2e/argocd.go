@@ -28,8 +28,12 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// ArgoNamespace is where the control plane's own objects live.
-const ArgoNamespace = "argocd"
+// ArgoNamespace is where the control plane's own objects and its
+// Applications live. Not "argocd": the companion's tests put stand-in
+// Applications there that this controller must not reconcile. The sidecar
+// keeps the shipped identity (argocd/argocd-repo-server, bound by the
+// shipped ClusterRoleBinding).
+const ArgoNamespace = "argocd-e2e"
 
 // ArgoCD is a whole Argo CD control plane on 127.0.0.1 against a Cluster:
 // Redis, argocd-repo-server, argocd-cmp-server (vaultcmp's plugin.yaml,
@@ -423,11 +427,9 @@ func applyObject(ctx context.Context, c *Cluster, dyn dynamic.Interface, o *unst
 	}
 	var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		ns := o.GetNamespace()
-		if ns == "" {
-			ns = ArgoNamespace
-		}
-		ri = dyn.Resource(m.Resource).Namespace(ns)
+		o = o.DeepCopy()
+		o.SetNamespace(ArgoNamespace)
+		ri = dyn.Resource(m.Resource).Namespace(ArgoNamespace)
 	}
 	if _, err := ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: "vaultcmp-e2e", Force: true}); err != nil {
 		return fmt.Errorf("applying %s %s: %w", o.GetKind(), o.GetName(), err)
