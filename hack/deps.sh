@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs on a fresh Debian machine, if missing.
 # Go itself is expected at /usr/local/go or on PATH.
-#   git, make      the build
-#   postgresql     a throwaway PostgreSQL for Vault's database engine
-#                  (test/e2e/postgres.go: initdb, postgres, psql)
+#   git           the e2e tests' file:// repositories (and Argo CD's repo-server)
+#   make          the build
+#   redis-server  Argo CD's cache in the e2e control plane (test/e2e/argocd.go)
+#   postgresql    a throwaway PostgreSQL for Vault's database engine
+#                 (test/e2e/postgres.go: initdb, postgres, psql)
 set -euo pipefail
 need=()
-for cmd in git make; do
-  command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd")
+for pair in git:git make:make redis-server:redis-server; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || ! command -v psql >/dev/null 2>&1; then
   need+=(postgresql)

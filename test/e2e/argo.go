@@ -55,6 +55,7 @@ func StartCMPServer(ctx context.Context, vaultcmpPath string, env []string) (*CM
 		"TMPDIR=" + filepath.Join(dir, "tmp"),
 		"ARGOCD_PLUGINSOCKFILEPATH=" + s.SocketDir,
 		"ARGOCD_CMP_WORKDIR=" + filepath.Join(dir, "work"),
+		"ARGOCD_BINARY_NAME=argocd-cmp-server",
 	}, env...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
@@ -200,6 +201,7 @@ func (s *CMPServer) Generate(ctx context.Context, req AppRequest, discover bool)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + s.dir, "TMPDIR=" + filepath.Join(s.dir, "tmp"),
 		"ARGOCD_PLUGINSOCKFILEPATH=" + s.SocketDir, "GIT_CONFIG_NOSYSTEM=1",
+		"ARGOCD_BINARY_NAME=argocd-repo-generate",
 	}
 	cmd.Stdin = bytes.NewReader(body)
 	var out, errb bytes.Buffer
@@ -230,4 +232,39 @@ func (s *CMPServer) Generate(ctx context.Context, req AppRequest, discover bool)
 	res.Manifests, res.SourceType = parsed.Manifests, parsed.SourceType
 	res.Generate = time.Duration(parsed.GenerateSeconds * float64(time.Second))
 	return res
+}
+
+// Commit writes files (path → content; "" deletes the path) and commits
+// them; it returns the new commit's hash.
+func (g *GitRepo) Commit(files map[string]string, msg string) (string, error) {
+	for name, content := range files {
+		p := filepath.Join(g.Dir, name)
+		if content == "" {
+			if err := os.RemoveAll(p); err != nil {
+				return "", err
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return "", err
+		}
+	}
+	var out []byte
+	for _, args := range [][]string{
+		{"add", "-A"},
+		{"-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "commit", "-q", "--allow-empty", "-m", msg},
+		{"rev-parse", "HEAD"},
+	} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = g.Dir
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+g.Dir)
+		var err error
+		if out, err = cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return strings.TrimSpace(string(out)), nil
 }

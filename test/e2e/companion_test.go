@@ -533,7 +533,9 @@ func TestCompanionInlineRefresh(t *testing.T) {
 	body, _ := json.Marshal(map[string]any{
 		"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
 		"metadata": map[string]any{"name": "inline-app", "namespace": "argocd"},
-		"spec":     map[string]any{"project": "default"},
+		"spec": map[string]any{"project": "default", // valid also against Argo CD's own CRD (argocd.go installs it)
+			"source":      map[string]any{"repoURL": "file:///nonexistent", "path": "."},
+			"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": "webapp-ns"}},
 	})
 	applyObjects(t, []map[string]any{mustMap(t, body)}, "argocd", false)
 	objs := cw.deploy(t, map[string]string{"vss.yaml": `apiVersion: secrets.hashicorp.com/v1beta1

@@ -56,6 +56,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer stopArgoWorld()
+	defer stopCD() // before the cluster it runs on
 	defer StopSharedPostgres()
 	return m.Run()
 }

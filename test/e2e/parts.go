@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Versions of the real parts (see each parts/<name>/go.mod).
@@ -16,8 +18,60 @@ const (
 	VaultVersion = "1.17.6"
 	EtcdVersion  = "3.6.16"
 	KubeVersion  = "1.37.2"
-	ArgoVersion  = "2.14.21"
+	ArgoVersion  = Argo214Version // the cmp-server of the tests that drive it directly (argo_test.go)
 )
+
+// Argo CD versions the tests run: the current 3.x line (primary) and 2.14.
+const (
+	Argo36Version  = "3.6.1"
+	Argo214Version = "2.14.21"
+)
+
+// ArgoPart is one Argo CD release built as Argo CD's own multi-call binary
+// (parts/argocd: 2.14, parts/argocd3: 3.6); ARGOCD_BINARY_NAME picks the
+// component.
+type ArgoPart struct {
+	Version string // e.g. "3.6.1"
+	Major   int    // 2 or 3
+	module  string // directory under parts/
+	goMod   string // Argo CD's Go module path
+	env     []string
+}
+
+// Argo36 and Argo214 are the Argo CD releases under test. Argo CD 3.6's
+// module needs Go 1.27: only its build runs with GOTOOLCHAIN=go1.27.3.
+var (
+	Argo36  = ArgoPart{Version: Argo36Version, Major: 3, module: "argocd3", goMod: "github.com/argoproj/argo-cd/v3", env: []string{"GOTOOLCHAIN=go1.27.3"}}
+	Argo214 = ArgoPart{Version: Argo214Version, Major: 2, module: "argocd", goMod: "github.com/argoproj/argo-cd/v2"}
+)
+
+// Binary returns the cached multi-call binary, building it if needed (about
+// 8 minutes cold, 2–3 GB of RAM to link).
+func (a ArgoPart) Binary() (string, error) {
+	dir, err := BinDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "argocd-"+a.Version)
+	return bin, buildOnce(bin, filepath.Join(RepoRoot(), "test", "e2e", "parts", a.module), ".", a.env, "-ldflags=-s -w")
+}
+
+// SourceDir is Argo CD's module in the module cache (its manifests/crds,
+// manifests/base/config and hack/git-verify-wrapper.sh).
+func (a ArgoPart) SourceDir() (string, error) {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", a.goMod)
+	cmd.Dir = filepath.Join(RepoRoot(), "test", "e2e", "parts", a.module)
+	cmd.Env = append(os.Environ(), a.env...)
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%w: %s", err, ee.Stderr)
+		}
+		return "", fmt.Errorf("finding Argo CD %s's module: %w", a.Version, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
 
 // RepoRoot is the vaultcmp repository root.
 func RepoRoot() string {
@@ -71,21 +125,19 @@ func KubeControllerManagerBinary() (string, error) {
 	return partBinary("kube-apiserver", "kube-controller-manager-"+KubeVersion, "./kube-controller-manager", "-ldflags="+ld)
 }
 
-// ArgoCMPServerBinary returns the cached argocd-cmp-server binary.
-func ArgoCMPServerBinary() (string, error) {
-	return partBinary("argocd-cmp-server", "argocd-cmp-server-"+ArgoVersion, ".", "-ldflags=-s -w")
-}
+// ArgoCMPServerBinary returns the Argo CD 2.14 multi-call binary; run it
+// with ARGOCD_BINARY_NAME=argocd-cmp-server.
+func ArgoCMPServerBinary() (string, error) { return Argo214.Binary() }
 
-// ArgoRepoClientBinary returns the cached client that generates manifests
-// the way Argo CD's repo-server does (parts/argocd-cmp-server/reposerver).
-func ArgoRepoClientBinary() (string, error) {
-	return partBinary("argocd-cmp-server", "argocd-repo-generate-"+ArgoVersion, "./reposerver", "-ldflags=-s -w")
-}
+// ArgoRepoClientBinary returns the same binary; run with
+// ARGOCD_BINARY_NAME=argocd-repo-generate it generates manifests the way
+// Argo CD's repo-server does (parts/argocd/repogen).
+func ArgoRepoClientBinary() (string, error) { return Argo214.Binary() }
 
 // AllParts builds every part, one after another (each build needs GBs of RAM).
 func AllParts() ([]string, error) {
 	var out []string
-	for _, f := range []func() (string, error){VaultBinary, EtcdBinary, KubeAPIServerBinary, KubeControllerManagerBinary, ArgoCMPServerBinary, ArgoRepoClientBinary} {
+	for _, f := range []func() (string, error){VaultBinary, EtcdBinary, KubeAPIServerBinary, KubeControllerManagerBinary, Argo214.Binary, Argo36.Binary} {
 		p, err := f()
 		if err != nil {
 			return out, err
@@ -101,7 +153,7 @@ func partBinary(module, name, pkg string, flags ...string) (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, name)
-	return bin, buildOnce(bin, filepath.Join(RepoRoot(), "test", "e2e", "parts", module), pkg, flags...)
+	return bin, buildOnce(bin, filepath.Join(RepoRoot(), "test", "e2e", "parts", module), pkg, nil, flags...)
 }
 
 // VaultcmpBinary builds vaultcmp from the repository into dir.
@@ -115,7 +167,10 @@ func VaultcmpBinary(dir string) (string, error) {
 	return bin, nil
 }
 
-func buildOnce(bin, moduleDir, pkg string, flags ...string) error {
+// buildOnce builds pkg of moduleDir into bin unless it is there, with env
+// added to the build's environment, and reports the build's duration and
+// peak memory (the largest process: usually the linker) on stderr.
+func buildOnce(bin, moduleDir, pkg string, env []string, flags ...string) error {
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() {
@@ -139,11 +194,17 @@ func buildOnce(bin, moduleDir, pkg string, flags ...string) error {
 	args = append(args, pkg)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = moduleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	fmt.Fprintf(os.Stderr, "building %s (first run only; this takes minutes)\n", filepath.Base(bin))
+	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("building %s in %s: %w", filepath.Base(bin), moduleDir, err)
 	}
+	peak := int64(0)
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		peak = ru.Maxrss / 1024 // KiB → MiB; wait4 reports the largest process of the build
+	}
+	fmt.Fprintf(os.Stderr, "built %s in %s, peak RSS %d MiB\n", filepath.Base(bin), time.Since(start).Round(time.Second), peak)
 	return os.Rename(tmp, bin)
 }

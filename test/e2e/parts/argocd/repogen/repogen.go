@@ -1,4 +1,5 @@
-// Command argocd-repo-generate does what Argo CD's repo-server does for one
+// Package repogen is argocd-repo-generate (ARGOCD_BINARY_NAME of the
+// multi-call binary): it does what Argo CD's repo-server does for one
 // Application source, with Argo CD's own code: it fetches the git
 // repository, checks out the revision, and runs
 // repository.GenerateManifests — which detects the config-management plugin
@@ -11,7 +12,7 @@
 // appName, namespace, projectName, applicationSource, kubeVersion,
 // apiVersions). The manifests are printed as a JSON array of objects; with
 // -discover, only the detected plugin's match is checked (exit 1 if none).
-package main
+package repogen
 
 import (
 	"context"
@@ -31,7 +32,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-func main() {
+// Main runs the command with os.Args and exits.
+func Main() {
 	disc := flag.Bool("discover", false, "only check that a sidecar plugin matches the app")
 	timeout := flag.Duration("timeout", 60*time.Second, "the controller's repo-server timeout")
 	flag.Parse()
