@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 
@@ -51,13 +50,7 @@ func (c *kustCheck) dir(dir, shown string) error {
 	if c.seen[real] = true; len(c.seen) > maxKustomizations {
 		return fmt.Errorf("more than %d kustomizations", maxKustomizations)
 	}
-	file := ""
-	for _, n := range konfig.RecognizedKustomizationFileNames() {
-		if st, err := os.Stat(filepath.Join(dir, n)); err == nil && st.Mode().IsRegular() {
-			file = filepath.Join(dir, n)
-			break
-		}
-	}
+	file := kustomizationFile(dir)
 	if file == "" {
 		return nil // a directory of plain resources
 	}

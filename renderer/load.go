@@ -67,13 +67,16 @@ func qualified(ns, name string) string {
 }
 
 // IsKustomization tells whether dir holds a kustomization file.
-func IsKustomization(dir string) bool {
+func IsKustomization(dir string) bool { return kustomizationFile(dir) != "" }
+
+// kustomizationFile is the path of dir's kustomization file, or "".
+func kustomizationFile(dir string) string {
 	for _, n := range konfig.RecognizedKustomizationFileNames() {
 		if st, err := os.Stat(filepath.Join(dir, n)); err == nil && st.Mode().IsRegular() {
-			return true
+			return filepath.Join(dir, n)
 		}
 	}
-	return false
+	return ""
 }
 
 // Load reads every object under root: a kustomization is built with

@@ -73,6 +73,18 @@ func (l AllowList) Check(address string) error {
 		o, EnvAllowedVaultAddresses, l.String())
 }
 
+// refuse is the *Error of an op on address that l does not allow, or nil;
+// a nil list allows every address (render without an allow-list).
+func (l *AllowList) refuse(op, address, namespace, path string) error {
+	if l == nil {
+		return nil
+	}
+	if err := l.Check(address); err != nil {
+		return &Error{Op: op, Address: address, Namespace: namespace, Path: path, Reason: ReasonNotAllowed, Err: err}
+	}
+	return nil
+}
+
 // origin is address's canonical scheme://host:port.
 func origin(address string) (string, error) {
 	u, err := url.Parse(address)

@@ -209,10 +209,7 @@ func (l *Lifecycle) allowed(op, ns, path string, id *Identity) error {
 	if id == nil {
 		return &Error{Op: op, Path: path, Reason: ReasonConfig, Err: errors.New("no identity")}
 	}
-	if err := l.opts.AllowList.Check(id.Connection.Address); err != nil {
-		return &Error{Op: op, Address: id.Connection.Address, Namespace: ns, Path: path, Reason: ReasonNotAllowed, Err: err}
-	}
-	return nil
+	return l.opts.AllowList.refuse(op, id.Connection.Address, ns, path)
 }
 
 // lockEntry takes e's lock, or gives up with ctx.

@@ -188,10 +188,8 @@ func (s *Session) newClient(conn Connection) (*api.Client, error) {
 
 func (s *Session) login(ctx context.Context, id *Identity, useCache bool) (*clientEntry, error) {
 	conn, a := id.Connection, id.Auth
-	if s.opts.AllowList != nil {
-		if err := s.opts.AllowList.Check(conn.Address); err != nil {
-			return nil, &Error{Op: "login", Address: conn.Address, Path: a.LoginPath(), Reason: ReasonNotAllowed, Err: err}
-		}
+	if err := s.opts.AllowList.refuse("login", conn.Address, "", a.LoginPath()); err != nil {
+		return nil, err
 	}
 	c, err := s.newClient(conn)
 	if err != nil {
