@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -67,6 +68,14 @@ func appAnnotations(t testing.TB, cw *companionWorld) map[string]string {
 // installCompanionRBAC creates the ServiceAccount, roles and bindings of
 // sidecar/kustomize/companion.yaml, as shipped, in namespace argocd.
 func installCompanionRBAC(ctx context.Context, w *argoWorld) error {
+	return applyCompanionRBAC(ctx, w, "argocd", true)
+}
+
+// applyCompanionRBAC creates the objects of sidecar/kustomize/companion.yaml
+// that exist: namespaced ones in ns (as kustomize's namespace would put
+// them), the cluster-wide ones only if cluster; the subjects stay the
+// shipped argocd/vaultcmp-companion.
+func applyCompanionRBAC(ctx context.Context, w *argoWorld, ns string, cluster bool) error {
 	dyn, err := dynamic.NewForConfig(w.cluster.RestConfig(AdminToken))
 	if err != nil {
 		return err
@@ -82,6 +91,9 @@ func installCompanionRBAC(ctx context.Context, w *argoWorld) error {
 		}
 		var gvr schema.GroupVersionResource
 		namespaced := true
+		if !cluster && (u.GetKind() == "ServiceAccount" || strings.HasPrefix(u.GetKind(), "Cluster")) {
+			continue
+		}
 		switch u.GetKind() {
 		case "ServiceAccount":
 			gvr = schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}
@@ -98,9 +110,9 @@ func installCompanionRBAC(ctx context.Context, w *argoWorld) error {
 		}
 		var ri dynamic.ResourceInterface = dyn.Resource(gvr)
 		if namespaced {
-			ri = dyn.Resource(gvr).Namespace("argocd")
+			ri = dyn.Resource(gvr).Namespace(ns)
 		}
-		if _, err := ri.Create(ctx, &u, metav1.CreateOptions{}); err != nil {
+		if _, err := ri.Create(ctx, &u, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
 	}

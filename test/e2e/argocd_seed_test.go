@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"crypto/x509"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,16 +12,22 @@ import (
 )
 
 // The seed's whole webapp (examples/webapp, as written apart from the Vault
-// address) through Argo CD with the running companion: `argocd app sync`
-// succeeds (the TLS Secret is no longer refused), the companion fills the
-// dynamic and PKI Secrets, the shipped health check turns the carriers from
-// Progressing to Healthy, a hard refresh keeps the app Synced and the
-// companion's data, and pruning the VaultDynamicSecret revokes its lease.
+// address, and the PKI secret with revoke: true) through Argo CD with the
+// running companion: `argocd app sync` succeeds (the TLS Secret is no
+// longer refused), the companion fills the dynamic and PKI Secrets, the
+// shipped health check turns the carriers from Progressing to Healthy, a
+// hard refresh keeps the app Synced and the companion's data, and pruning
+// the VaultDynamicSecret and the VaultPKISecret revokes the lease and the
+// certificate.
 func TestArgoCDSeedWebapp(t *testing.T) {
 	cw := getCompanion(t) // Vault's database and PKI engines, kube-controller-manager, the companion
 	c := getCD(t)
 	const app, dir = "seed-webapp", "apps/seed-webapp"
-	c.commit(t, under(dir, example(t, "webapp")), "the seed webapp")
+	files := example(t, "webapp")
+	// revoke: true (VSO's default is false): the prune below revokes the certificate.
+	files["pki-secret.yaml"] = strings.Replace(files["pki-secret.yaml"], "  ttl: 720h\n", "  ttl: 720h\n  revoke: true\n", 1)
+	require.Contains(t, files["pki-secret.yaml"], "revoke: true")
+	c.commit(t, under(dir, files), "the seed webapp")
 	c.create(t, appSpec{name: app, path: dir, namespace: "webapp-ns", validate: true})
 	out, err := c.sync(t, app)
 	require.NoError(t, err, "%s\n%s", out, c.CMPLog())
@@ -49,19 +57,44 @@ func TestArgoCDSeedWebapp(t *testing.T) {
 
 	// GitOps fidelity with the companion's data: a hard refresh regenerates,
 	// the app stays Synced and nothing the companion wrote is wiped.
-	prev := c.waitApp(t, app, 10*time.Second, "readable", func(*App) bool { return true }).Status.ReconciledAt
-	_, err = c.CLI(t.Context(), "app", "get", app, "--hard-refresh", "-o", "json")
-	require.NoError(t, err)
-	c.waitApp(t, app, 60*time.Second, "reconciled, Synced", func(a *App) bool { return a.Status.ReconciledAt != prev && carriersHealthy(a) })
+	c.hardRefresh(t, app)
+	c.waitApp(t, app, 60*time.Second, "Synced", carriersHealthy)
 	_, err = c.sync(t, app)
 	require.NoError(t, err)
 	assert.Equal(t, db.Data, c.secret(t, "webapp-ns", "webapp-db-secret").Data, "a sync never wipes the companion's data")
 
-	// The VaultDynamicSecret leaves git; sync --prune: the lease is revoked.
-	c.commit(t, map[string]string{dir + "/dynamic-secret.yaml": ""}, "drop the dynamic secret")
-	_, err = c.CLI(t.Context(), "app", "get", app, "--hard-refresh", "-o", "json")
-	require.NoError(t, err)
+	// The VaultDynamicSecret and the VaultPKISecret leave git; sync
+	// --prune: the lease is revoked (the PostgreSQL role is gone) and the
+	// certificate revoked in Vault.
+	serial := vaultSerial(leafCert(t, tlsS.Data["tls.crt"]))
+	revoked := func() bool {
+		byCert, _, err := cw.pki.Revoked(t.Context(), serial)
+		require.NoError(t, err)
+		return byCert
+	}
+	require.False(t, revoked(), "serial %s revoked before the prune", serial)
+	c.commit(t, map[string]string{dir + "/dynamic-secret.yaml": "", dir + "/pki-secret.yaml": ""}, "drop the dynamic and PKI secrets")
+	c.hardRefresh(t, app)
 	_, err = c.sync(t, app)
 	require.NoError(t, err)
 	eventually(t, 60*time.Second, func() (bool, string) { return !cw.roleExists(t, user), "PostgreSQL role dropped" }, cw.companion)
+	eventually(t, 60*time.Second, func() (bool, string) { return revoked(), "certificate " + serial + " revoked" }, cw.companion)
+	c.waitApp(t, app, 60*time.Second, "Synced without the carriers", func(a *App) bool {
+		for _, r := range a.Status.Resources {
+			if strings.HasPrefix(r.Name, "vaultcmp-vds.") || strings.HasPrefix(r.Name, "vaultcmp-pki.") {
+				return false
+			}
+		}
+		return synced(a)
+	})
+}
+
+// vaultSerial is a certificate's serial as Vault writes it (aa:bb:…).
+func vaultSerial(c *x509.Certificate) string {
+	b := c.SerialNumber.Bytes()
+	parts := make([]string, len(b))
+	for i, x := range b {
+		parts[i] = fmt.Sprintf("%02x", x)
+	}
+	return strings.Join(parts, ":")
 }

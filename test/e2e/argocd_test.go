@@ -283,16 +283,7 @@ func TestArgoCDVaultChange(t *testing.T) {
 	_, err = c.CLI(t.Context(), "app", "get", app, "--hard-refresh", "-o", "json")
 	require.NoError(t, err)
 	c.waitApp(t, app, 60*time.Second, "OutOfSync", func(a *App) bool { return a.Status.Sync.Status == "OutOfSync" })
-	out, err := c.CLI(t.Context(), "app", "diff", app)
-	var ce *CLIError
-	require.True(t, errors.As(err, &ce) && ce.Code == 1, "argocd app diff exits 1 on a difference: %v", err)
-	diff := ce.Output + out
-	assert.Contains(t, diff, "/Secret "+ns+"/webapp-k8s-secret")
-	assert.Contains(t, diff, "Deployment "+ns+"/webapp")
-	assert.Contains(t, diff, "checksum.vaultcmp.io/webapp-k8s-secret")
-	for _, v := range []string{"old-pass-Jm3", "new-pass-Vb6"} {
-		assert.NotContains(t, diff, v)
-	}
+	assertDiff(t, c, app, ns, "old-pass-Jm3", "new-pass-Vb6")
 
 	_, err = c.sync(t, app)
 	require.NoError(t, err)

@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -186,9 +189,9 @@ func under(dir string, files map[string]string) map[string]string {
 // appSpec is what `argocd app create` is given.
 type appSpec struct {
 	name, path, namespace string
-	auto                  bool // automated: {selfHeal: true, prune: true}
-	validate              bool // false: --validate=false (errors show at sync)
-	params                []string
+	auto                  bool              // automated: {selfHeal: true, prune: true}
+	validate              bool              // false: --validate=false (errors show at sync)
+	params                map[string]string // plugin parameters (spec.source.plugin.parameters)
 }
 
 // create runs `argocd app create` for the plugin vaultcmp-v1 and deletes
@@ -204,12 +207,47 @@ func (c *cdWorld) create(t testing.TB, s appSpec) {
 	if !s.validate {
 		args = append(args, "--validate=false")
 	}
-	for _, p := range s.params {
-		args = append(args, "--plugin-param", p)
+	if len(s.params) > 0 {
+		// The CLI has no flag for plugin parameters: the Application as a
+		// file, so the app never exists without them (its first generate
+		// would be cached by Argo CD).
+		args = []string{"app", "create", "-f", c.appFile(t, s)}
+		if !s.validate {
+			args = append(args, "--validate=false")
+		}
 	}
 	_, err := c.CLI(t.Context(), args...)
 	require.NoError(t, err, "%s", c.CMPLog())
 	t.Cleanup(func() { c.deleteApp(t, s.name) })
+}
+
+// appFile writes the Application of s (with its plugin parameters) to a
+// file for `argocd app create -f`.
+func (c *cdWorld) appFile(t testing.TB, s appSpec) string {
+	t.Helper()
+	var ps []map[string]string
+	for _, k := range slices.Sorted(maps.Keys(s.params)) {
+		ps = append(ps, map[string]string{"name": k, "string": s.params[k]})
+	}
+	policy := map[string]any{"syncOptions": []string{"CreateNamespace=true"}}
+	if s.auto {
+		policy["automated"] = map[string]any{"selfHeal": true, "prune": true}
+	}
+	b, err := json.Marshal(map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+		"metadata": map[string]any{"name": s.name},
+		"spec": map[string]any{
+			"project": "default",
+			"source": map[string]any{"repoURL": c.repo.URL, "path": s.path, "targetRevision": "HEAD",
+				"plugin": map[string]any{"name": "vaultcmp-v1", "parameters": ps}},
+			"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": s.namespace},
+			"syncPolicy":  policy,
+		},
+	})
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), s.name+".json")
+	require.NoError(t, os.WriteFile(p, b, 0o600))
+	return p
 }
 
 // deleteApp deletes an Application and its resources, and waits until it
@@ -282,4 +320,33 @@ func (c *cdWorld) secret(t testing.TB, ns, name string) *corev1.Secret {
 	s, err := c.w.cluster.Admin.CoreV1().Secrets(ns).Get(t.Context(), name, metav1.GetOptions{})
 	require.NoError(t, err, "Secret %s/%s", ns, name)
 	return s
+}
+
+// hardRefresh runs `argocd app get --hard-refresh` and waits until the
+// controller has reconciled the app again.
+func (c *cdWorld) hardRefresh(t testing.TB, name string) *App {
+	t.Helper()
+	prev := c.waitApp(t, name, 10*time.Second, "readable", func(*App) bool { return true }).Status.ReconciledAt
+	_, err := c.CLI(t.Context(), "app", "get", name, "--hard-refresh", "-o", "json")
+	require.NoError(t, err)
+	return c.waitApp(t, name, 60*time.Second, "reconciled again", func(a *App) bool { return a.Status.ReconciledAt != prev })
+}
+
+// replicaSets counts the ReplicaSets of app=<app> in ns.
+func (c *cdWorld) replicaSets(t testing.TB, ns, app string) int {
+	t.Helper()
+	l, err := c.w.cluster.Admin.AppsV1().ReplicaSets(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app=" + app})
+	require.NoError(t, err)
+	return len(l.Items)
+}
+
+// resourceHealth is the health (status, message) Argo CD reports for one
+// of an app's resources; "" when it reports none.
+func (app *App) resourceHealth(kind, name string) (string, string) {
+	for _, r := range app.Status.Resources {
+		if r.Kind == kind && r.Name == name && r.Health != nil {
+			return r.Health.Status, r.Health.Message
+		}
+	}
+	return "", ""
 }

@@ -202,7 +202,13 @@ func (cw *companionWorld) deleteCarrier(t testing.TB, name string) {
 // events are the Events recorded on a carrier: "reason: message" lines.
 func (cw *companionWorld) events(t testing.TB, carrier string) string {
 	t.Helper()
-	list, err := cw.cluster.Admin.CoreV1().Events("webapp-ns").List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + carrier})
+	return cw.eventsIn(t, "webapp-ns", carrier)
+}
+
+// eventsIn is events of a carrier in namespace ns.
+func (cw *companionWorld) eventsIn(t testing.TB, ns, carrier string) string {
+	t.Helper()
+	list, err := cw.cluster.Admin.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + carrier})
 	require.NoError(t, err)
 	var b strings.Builder
 	for _, e := range list.Items {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -124,4 +125,83 @@ func readRESP(br *bufio.Reader) ([]string, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("unexpected RESP reply %q", line)
+}
+
+// Dump reads every key (SCAN, so the whole keyspace) and its value:
+// strings as they are, hashes, lists, sets and sorted sets as all their
+// elements. A gzip value (Argo CD's --redis-compress, gzip by default) is
+// decompressed; the count says how many were.
+func (r *Redis) Dump(ctx context.Context) (map[string][]byte, int, error) {
+	out := map[string][]byte{}
+	gzipped := 0
+	cursor := "0"
+	for range 10000 { // bounded: a few hundred keys here
+		reply, err := r.Do(ctx, "SCAN", cursor, "COUNT", "500")
+		if err != nil {
+			return nil, 0, fmt.Errorf("SCAN %s: %w", cursor, err)
+		}
+		if len(reply) == 0 {
+			return nil, 0, fmt.Errorf("SCAN %s: empty reply", cursor)
+		}
+		for _, key := range reply[1:] {
+			typ, err := r.Do(ctx, "TYPE", key)
+			if err != nil || len(typ) != 1 {
+				return nil, 0, fmt.Errorf("TYPE %q: %v", key, err)
+			}
+			var cmd []string
+			switch typ[0] {
+			case "string":
+				cmd = []string{"GET", key}
+			case "hash":
+				cmd = []string{"HGETALL", key}
+			case "list":
+				cmd = []string{"LRANGE", key, "0", "-1"}
+			case "set":
+				cmd = []string{"SMEMBERS", key}
+			case "zset":
+				cmd = []string{"ZRANGE", key, "0", "-1"}
+			case "none":
+				continue // expired since SCAN
+			default:
+				return nil, 0, fmt.Errorf("key %q: type %s not read", key, typ[0])
+			}
+			vals, err := r.Do(ctx, cmd...)
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s %q: %w", cmd[0], key, err)
+			}
+			var b bytes.Buffer
+			for _, v := range vals {
+				plain, ok, err := gunzip([]byte(v))
+				if err != nil {
+					return nil, 0, fmt.Errorf("key %q: %w", key, err)
+				}
+				if ok {
+					gzipped++
+				}
+				b.Write(plain)
+				b.WriteByte('\n')
+			}
+			out[key] = b.Bytes()
+		}
+		if cursor = reply[0]; cursor == "0" {
+			return out, gzipped, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("SCAN did not finish")
+}
+
+// gunzip decompresses b when it is gzip (bounded to 64 MiB).
+func gunzip(b []byte) ([]byte, bool, error) {
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		return b, false, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, false, fmt.Errorf("gzip: %w", err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(zr, 64<<20))
+	if err != nil {
+		return nil, false, fmt.Errorf("gunzip: %w", err)
+	}
+	return plain, true, nil
 }
