@@ -7,7 +7,7 @@ E2E   := test/e2e
 E2E_TIMEOUT ?= 60m
 # The Argo CD tests run in full on Argo CD 3.6 (the current line) and this
 # smoke subset on 2.14: create, sync, the seed webapp (static part, then whole with the companion), one failure.
-ARGO214_SMOKE := ^TestArgoCD(Static|Failures|SeedWebapp)$$/^(webapp-transform|seed-static|vault_down)$$
+ARGO214_SMOKE := ^TestArgoCD(Static|Failures|SeedWebapp|InCluster)$$/^(webapp-transform|seed-static|vault_down)$$
 
 .DEFAULT_GOAL := help
 

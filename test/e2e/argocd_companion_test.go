@@ -149,6 +149,7 @@ func TestArgoCDInCluster(t *testing.T) {
 		require.NoError(t, err, "%s\n%s", out, c.CMPLog())
 		assert.Empty(t, never.find([]byte(out)))
 	}
+	start := time.Now()
 	// The companion fills the cluster's Secrets.
 	want := map[string]string{"incl-a": never["param"], "incl-b": never["annotation"]}
 	for ns, v := range want {
@@ -163,6 +164,7 @@ func TestArgoCDInCluster(t *testing.T) {
 		c.waitApp(t, a.name, 60*time.Second, "Synced", synced)
 	}
 
+	t.Logf("filled and hard-refreshed in %s", time.Since(start).Round(100*time.Millisecond))
 	// Argo CD's Redis: every key.
 	dump, gzipped, err := c.Redis.Dump(t.Context())
 	require.NoError(t, err)
@@ -192,7 +194,9 @@ func TestArgoCDInCluster(t *testing.T) {
 		for k, v := range a.params {
 			req.Parameters = append(req.Parameters, map[string]any{"name": k, "string": v})
 		}
+		genStart := time.Now()
 		res := w.cmp.Generate(t.Context(), req, false)
+		t.Logf("%s: the repo-server's answer in %s", a.name, time.Since(genStart).Round(100*time.Millisecond))
 		require.NoError(t, res.Err)
 		b, err := json.Marshal(res.Manifests)
 		require.NoError(t, err)

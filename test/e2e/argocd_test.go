@@ -14,8 +14,8 @@ import (
 )
 
 // Tests through a real Argo CD: `argocd app create` / `sync` / `get` and the
-// Application's status. TestArgoCDStatic and TestArgoCDFailures are the
-// smoke subset that `make test` also runs on Argo CD 2.14.
+// Application's status. The Makefile's ARGO214_SMOKE names the subset that
+// `make test` also runs on Argo CD 2.14.
 
 // The seed's transformation example and the seed webapp's static secret,
 // each in its own Application, as written (apart from the Vault address):
@@ -230,10 +230,7 @@ func TestArgoCDFidelity(t *testing.T) {
 
 	// Hard refresh: generate runs again, same bytes, still Synced.
 	for i := 0; i < 3; i++ {
-		prev := c.waitApp(t, app, 10*time.Second, "readable", func(*App) bool { return true }).Status.ReconciledAt
-		_, err := c.CLI(t.Context(), "app", "get", app, "--hard-refresh", "-o", "json")
-		require.NoError(t, err)
-		a := c.waitApp(t, app, 60*time.Second, "reconciled again", func(a *App) bool { return a.Status.ReconciledAt != prev })
+		a := c.hardRefresh(t, app)
 		assert.Equal(t, "Synced", a.Status.Sync.Status, "cycle %d", i)
 		assert.Empty(t, a.Status.Conditions, "cycle %d", i)
 	}
