@@ -223,6 +223,7 @@ func TestArgoCDRefreshAfter(t *testing.T) {
 	c := getCD(t)
 	cw.watchArgoCD(t)
 	const ns, app, dir, every = "ra-ns", "refresh-after", "apps/refresh-after", 10 * time.Second
+	const carrier = "vaultcmp-vss.webapp-config"
 	kv := vaultSrv.Client.KVv2("secret")
 	_, err := kv.Put(t.Context(), "ra/config", map[string]any{"db_pass": "ra-pass-1-Tq8"})
 	require.NoError(t, err)
@@ -235,7 +236,7 @@ func TestArgoCDRefreshAfter(t *testing.T) {
 	out, err := c.sync(t, app)
 	require.NoError(t, err, "%s", out)
 	c.waitApp(t, app, 60*time.Second, "Synced, the carrier watched", func(a *App) bool {
-		s, _ := a.resourceHealth("Secret", "vaultcmp-vss.webapp-config")
+		s, _ := a.resourceHealth("Secret", carrier)
 		return synced(a) && s == "Healthy"
 	})
 	replicaSets := func(want int, what string) {
@@ -255,7 +256,7 @@ func TestArgoCDRefreshAfter(t *testing.T) {
 	at := change("ra-pass-2-Lm4")
 	c.waitApp(t, app, every+50*time.Second, "OutOfSync without a hard refresh by the test", func(a *App) bool { return a.Status.Sync.Status == "OutOfSync" })
 	t.Logf("OutOfSync %s after the change in Vault (refreshAfter %s)", time.Since(at).Round(100*time.Millisecond), every)
-	assert.Contains(t, cw.eventsIn(t, ns, "vaultcmp-vss.webapp-config"), "ArgoCDRefresh")
+	assert.Contains(t, cw.eventsIn(t, ns, carrier), "ArgoCDRefresh")
 	assertDiff(t, c, app, ns, "ra-pass-1-Tq8", "ra-pass-2-Lm4")
 	replicaSets(1, "no rollout before the sync")
 	_, err = c.sync(t, app)
@@ -269,7 +270,12 @@ func TestArgoCDRefreshAfter(t *testing.T) {
 	assert.Equal(t, "Synced", a.Status.Sync.Status)
 	_, err = c.sync(t, app)
 	require.NoError(t, err)
-	time.Sleep(every) // one refreshAfter period of the companion: still nothing to do
+	// The companion checks Vault once more (a new nextAt in its state):
+	// still nothing to do.
+	next := nextCheck(t, c, ns, carrier)
+	eventually(t, every+30*time.Second, func() (bool, string) {
+		return nextCheck(t, c, ns, carrier) != next, "the companion's next check of Vault"
+	}, cw.companion)
 	c.waitApp(t, app, 10*time.Second, "Synced", synced)
 	assert.Equal(t, 2, c.replicaSets(t, ns, "webapp"), "no new ReplicaSet without a change")
 
@@ -290,6 +296,17 @@ func TestArgoCDRefreshAfter(t *testing.T) {
 	for _, v := range []string{"ra-pass-1-Tq8", "ra-pass-2-Lm4", "ra-pass-3-Zc6"} {
 		assert.NotContains(t, raw, v)
 	}
+}
+
+// nextCheck is when the companion next checks a carrier (the nextAt of
+// its vaultcmp.io/state annotation).
+func nextCheck(t testing.TB, c *cdWorld, ns, carrier string) string {
+	t.Helper()
+	var st struct {
+		NextAt string `json:"nextAt"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.secret(t, ns, carrier).Annotations["vaultcmp.io/state"]), &st))
+	return st.NextAt
 }
 
 // assertDiff checks `argocd app diff`: a difference (exit 1) naming the
