@@ -41,9 +41,19 @@ vet: ## go vet both modules
 	$(GO) vet ./...
 	cd $(E2E) && $(GO) vet ./...
 
+.PHONY: lint
+lint: ## golangci-lint (.golangci.yml) on both modules; hack/tools.sh builds it once
+	@lint=$$(hack/tools.sh golangci-lint) && \
+	$$lint run ./... && \
+	(cd $(E2E) && $$lint run --config ../../.golangci.yml ./...)
+
+.PHONY: verify
+verify: ## Regenerate what is generated (go generate, golden files, the seed copy, go.mod) and fail on any difference
+	@GO=$(GO) hack/verify.sh
+
 .PHONY: test-unit
-test-unit: ## Unit tests: no Vault, no cluster
-	$(GO) test -count=1 ./...
+test-unit: ## Unit tests with the race detector: no Vault, no cluster
+	$(GO) test -race -count=1 ./...
 
 .PHONY: test-e2e
 test-e2e: parts ## End-to-end tests against real parts on 127.0.0.1 (Argo CD 3.6, then the smoke subset on 2.14)
@@ -67,7 +77,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 2m); seeds in testdata/fuzz
 	done
 
 .PHONY: test
-test: deps fmt vet test-unit fuzz-short test-e2e ## Every test (what .ci/run runs)
+test: deps fmt vet lint verify test-unit fuzz-short test-e2e ## Every test (what .ci/run runs)
 
 .PHONY: bench
 bench: deps parts ## Benchmarks against the real Vault and Argo CD 3.6 (fleet hard refresh of 100 apps)

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"runtime/metrics"
 	"time"
 
@@ -65,6 +66,6 @@ func watchMemory(ctx context.Context, cancel context.CancelCauseFunc, max int64)
 // isMemoryLimit tells whether ctx ended on the memory limit: then the run
 // is abandoned at once, without the grace its other ends get.
 func isMemoryLimit(ctx context.Context) bool {
-	lerr, ok := context.Cause(ctx).(*limits.Error)
-	return ok && lerr.Limit == limits.Memory
+	var lerr *limits.Error
+	return errors.As(context.Cause(ctx), &lerr) && lerr.Limit == limits.Memory
 }

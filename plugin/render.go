@@ -216,7 +216,7 @@ func renderApp(ctx context.Context, env Env, a appRun, lim limits.Limits, c *com
 			return &exitError{code: ExitProblems, err: err}
 		}
 		if keyErr != nil {
-			err = fmt.Errorf("%w (%v)", err, keyErr)
+			err = fmt.Errorf("%w (%w)", err, keyErr)
 		}
 		return &exitError{code: ExitProblems, err: err}
 	}

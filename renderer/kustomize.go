@@ -68,7 +68,7 @@ func (c *kustCheck) dir(dir, shown string) error {
 		field   string
 		entries []string
 	}{
-		{"resources", k.Resources}, {"components", k.Components}, {"bases", k.Bases}, {"crds", k.Crds},
+		{"resources", k.Resources}, {"components", k.Components}, {"bases", k.Bases}, {"crds", k.Crds}, //nolint:staticcheck // kustomize still loads the deprecated bases, so the boundary checks them
 	} {
 		for _, e := range group.entries {
 			if err := c.entry(dir, shown, where, group.field, e); err != nil {
@@ -81,10 +81,10 @@ func (c *kustCheck) dir(dir, shown string) error {
 	for _, p := range k.Patches {
 		files = append(files, p.Path)
 	}
-	for _, p := range k.PatchesJson6902 {
+	for _, p := range k.PatchesJson6902 { //nolint:staticcheck // deprecated, still loaded by kustomize
 		files = append(files, p.Path)
 	}
-	for _, p := range k.PatchesStrategicMerge {
+	for _, p := range k.PatchesStrategicMerge { //nolint:staticcheck // deprecated, still loaded by kustomize
 		files = append(files, string(p))
 	}
 	for _, r := range k.Replacements {

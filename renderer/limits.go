@@ -121,7 +121,7 @@ func (l *Loader) scan(b []byte, rel string) error {
 	for i := 0; ; i++ {
 		var n yaml.Node
 		if err := dec.Decode(&n); err != nil {
-			return nil // io.EOF, or a syntax error the real reader reports
+			return nil //nolint:nilerr // io.EOF, or a syntax error the real reader reports
 		}
 		if err := l.checkNode(&n, rel, i); err != nil {
 			return err
@@ -212,7 +212,7 @@ type boundedFS struct {
 }
 
 func (b *boundedFS) ReadFile(path string) ([]byte, error) {
-	f, err := b.FileSystem.Open(path)
+	f, err := b.Open(path)
 	if err != nil {
 		return nil, err
 	}

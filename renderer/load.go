@@ -352,9 +352,12 @@ func (l *Loader) loadKustomization(root string) ([]*Object, error) {
 			return nil, err
 		}
 		v, err := nodeValue(r.Document())
+		if err != nil {
+			return nil, fmt.Errorf("kustomization %s: object %d: %w", root, i, err)
+		}
 		m, ok := v.(map[string]any)
-		if err != nil || !ok {
-			return nil, fmt.Errorf("kustomization %s: object %d is not an object: %v", root, i, err)
+		if !ok {
+			return nil, fmt.Errorf("kustomization %s: object %d is not an object", root, i)
 		}
 		out = append(out, &Object{Source: "kustomization", Index: i, Data: m})
 	}

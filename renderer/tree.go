@@ -80,7 +80,7 @@ func (w *treeWalk) walk(real, shown string) error {
 	}
 	w.seen[real] = true
 	if st, err := os.Stat(real); err != nil || !st.IsDir() {
-		return nil // a file, or gone since
+		return nil //nolint:nilerr // a file, or gone since
 	}
 	entries, err := os.ReadDir(real)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"regexp"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/api/validation/path"
+	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/vaultcmp/vaultcmp/internal/safetext"
@@ -61,8 +61,8 @@ func checkObject(obj map[string]any) []*Problem {
 	}
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
-	switch {
-	case apiVersion == "":
+	switch apiVersion {
+	case "":
 		add("apiVersion", "add apiVersion (e.g. v1, apps/v1)", "missing apiVersion")
 	default:
 		if msg := apiVersionProblem(apiVersion); msg != "" {
@@ -114,7 +114,7 @@ func apiVersionProblem(v string) string {
 }
 
 func nameProblems(apiVersion, kind, name string) []string {
-	if msgs := path.IsValidPathSegmentName(name); len(msgs) > 0 {
+	if msgs := content.IsPathSegmentName(name); len(msgs) > 0 {
 		return msgs
 	}
 	if len(name) > validation.DNS1123SubdomainMaxLength {

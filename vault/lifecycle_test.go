@@ -91,7 +91,9 @@ func TestReadDynamicRefusesBadInput(t *testing.T) {
 		{Mount: "database", Path: "creds/ro"},
 	} {
 		_, err := l.ReadDynamic(t.Context(), req)
-		vaultErr(err.(*vault.Error).Op, vault.ReasonConfig, 0)(t, err, req)
+		var verr *vault.Error
+		require.ErrorAs(t, err, &verr)
+		vaultErr(verr.Op, vault.ReasonConfig, 0)(t, err, req)
 		assert.False(t, vault.Retryable(err))
 	}
 	assert.Empty(t, f.requests())

@@ -61,10 +61,10 @@ func (r *SecretKeyRef) UnmarshalJSON(data []byte) error {
 		if err != nil {
 			return err
 		}
-		for _, e := range strict {
-			path, duplicate, ok := strictFieldError(e)
+		if len(strict) > 0 { // the first strict error is reported
+			path, duplicate, ok := strictFieldError(strict[0])
 			if !ok {
-				return e
+				return strict[0]
 			}
 			msg := secretKeyRefUnknownField
 			if duplicate {

@@ -202,7 +202,7 @@ func validateRef(ref string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	ns, name, hasNS := strings.Cut(ref, "/")
 	if !hasNS {
-		ns, name = "", ref
+		name = ref
 	} else {
 		if ns == "" {
 			errs = append(errs, field.Invalid(p, ref, "namespace before '/' must not be empty"))

@@ -380,10 +380,10 @@ func (bu *budget) run(ctx context.Context, set *template.Template, name string, 
 		}
 		return r.out, r.err, r.panicked
 	case <-timer:
-		bu.fail(limits.Exceeded(limits.TemplateTime, int64(bu.b.Time), "the templates of "+bu.owner))
+		_ = bu.fail(limits.Exceeded(limits.TemplateTime, int64(bu.b.Time), "the templates of "+bu.owner))
 		return nil, bu.reason(), false
 	case <-ctx.Done():
-		bu.fail(fmt.Errorf("templates of %s: %w", bu.owner, context.Cause(ctx)))
+		_ = bu.fail(fmt.Errorf("templates of %s: %w", bu.owner, context.Cause(ctx)))
 		return nil, bu.reason(), false
 	}
 }

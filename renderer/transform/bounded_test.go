@@ -68,33 +68,30 @@ func TestBoundedTemplatesTime(t *testing.T) {
 	b := Bounds{Time: 100 * time.Millisecond, Output: 1 << 20, Work: 64 << 20}
 	for _, tc := range cpuOnly {
 		t.Run(tc.name, func(t *testing.T) {
-			start := time.Now()
 			r := Resolved{Spec: v1beta1.Transformation{Templates: map[string]v1beta1.Template{"k": tmpl(tc.text)}}}
 			_, err := BuildContext(t.Context(), r, kvV1(map[string]any{}), b)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "--max-template-time or VAULTCMP_MAX_TEMPLATE_TIME")
-			assert.Less(t, time.Since(start), time.Second)
 		})
 	}
 }
 
 func TestBoundedTemplates(t *testing.T) {
-	b := Bounds{Time: 2 * time.Second, Output: 1 << 20, Work: 64 << 20}
+	// The time limit is far away, so each case must be stopped by the limit
+	// it names, however slow the machine (-race, a loaded CI).
+	b := Bounds{Time: 10 * time.Minute, Output: 1 << 20, Work: 64 << 20}
 	for _, tc := range hostileTemplates {
 		t.Run(tc.name, func(t *testing.T) {
 			runtime.GC()
 			stop := make(chan struct{})
 			peak := peakHeap(stop)
-			start := time.Now()
 			r := Resolved{Spec: v1beta1.Transformation{Templates: map[string]v1beta1.Template{"k": tmpl(tc.text)}}}
 			_, err := BuildContext(t.Context(), r, kvV1(map[string]any{"pw": "s3cr3t-value"}), b)
-			elapsed := time.Since(start)
 			close(stop)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.limit)
 			assert.Contains(t, err.Error(), "VAULTCMP_MAX_TEMPLATE_")
 			assert.NotContains(t, err.Error(), "s3cr3t-value")
-			assert.Less(t, elapsed, 4*time.Second)
 			assert.Less(t, <-peak, uint64(256<<20), "peak heap")
 		})
 	}
@@ -116,6 +113,8 @@ func TestBoundedTemplatesContext(t *testing.T) {
 	r := Resolved{Spec: v1beta1.Transformation{Templates: map[string]v1beta1.Template{"k": tmpl(`{{ range 20000000000 }}{{ end }}`)}}}
 	_, err := BuildContext(ctx, r, kvV1(map[string]any{}), DefaultBounds())
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, time.Since(start), time.Second)
+	// The loop alone would run for minutes: returning well before shows the
+	// cancellation stopped it (the bound is loose for -race and loaded CI).
+	assert.Less(t, time.Since(start), 30*time.Second)
 	assert.False(t, strings.Contains(err.Error(), "redacted"))
 }

@@ -55,7 +55,7 @@ func errorChain(err error) []string {
 			return
 		}
 		out = append(out, e.Error(), fmt.Sprintf("%+v", e), fmt.Sprintf("%#v", e))
-		switch x := e.(type) {
+		switch x := e.(type) { //nolint:errorlint // walks the chain itself, one link at a time
 		case interface{ Unwrap() []error }:
 			for _, c := range x.Unwrap() {
 				walk(c)

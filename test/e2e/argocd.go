@@ -347,7 +347,7 @@ func (a *ArgoCD) install(ctx context.Context, c *Cluster, src string) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("CRD %s not established: %v", name, err)
+				return fmt.Errorf("CRD %s not established: %w", name, err)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

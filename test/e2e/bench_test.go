@@ -68,7 +68,7 @@ func BenchmarkRender1000(b *testing.B) {
 		phases = stderr.String()
 		if _, v, ok := strings.Cut(phases, "go_sys_bytes="); ok {
 			var n float64
-			fmt.Sscan(strings.Fields(v)[0], &n)
+			_, _ = fmt.Sscan(strings.Fields(v)[0], &n) // absent or malformed: 0
 			goSys = max(goSys, n)
 		}
 		peakRSS = max(peakRSS, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)

@@ -138,7 +138,7 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 			for _, l := range c.logs {
 				logs.Write(tail(l.Bytes(), 3000))
 			}
-			return fmt.Errorf("kube-apiserver at %s not ready: %v\n%s", c.URL, err, logs.String())
+			return fmt.Errorf("kube-apiserver at %s not ready: %w\n%s", c.URL, err, logs.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

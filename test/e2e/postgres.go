@@ -158,7 +158,7 @@ func StartPostgres(ctx context.Context) (*Postgres, error) {
 		}
 		if time.Now().After(deadline) {
 			pg.Stop()
-			return nil, fmt.Errorf("postgres on %s:%d did not become ready: %v\n%s", pg.Host, port, err, pg.log.String())
+			return nil, fmt.Errorf("postgres on %s:%d did not become ready: %w\n%s", pg.Host, port, err, pg.log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -81,7 +81,7 @@ func StartVault(ctx context.Context) (*VaultServer, error) {
 		}
 		if time.Now().After(deadline) || cmd.ProcessState != nil {
 			v.Stop()
-			return nil, fmt.Errorf("vault dev server on %s did not become ready: %v\n%s", addr, err, log.String())
+			return nil, fmt.Errorf("vault dev server on %s did not become ready: %w\n%s", addr, err, log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -137,7 +137,7 @@ path "sys/leases/revoke" { capabilities = ["update"] }
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("Secret %s not filled; companion log:\n%s", name, comp.Log())
+				return fmt.Errorf("secret %s not filled; companion log:\n%s", name, comp.Log())
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
