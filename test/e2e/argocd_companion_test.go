@@ -64,7 +64,7 @@ func TestArgoCDHealth(t *testing.T) {
 
 	// The companion fills it: Healthy.
 	cw.restart(t)
-	a = c.waitApp(t, app, 60*time.Second, "carrier Healthy, app Healthy", func(a *App) bool {
+	c.waitApp(t, app, 60*time.Second, "carrier Healthy, app Healthy", func(a *App) bool {
 		s, _ := a.resourceHealth("Secret", good)
 		return s == "Healthy" && a.Status.Health.Status == "Healthy"
 	})

@@ -146,7 +146,7 @@ func (r *Redis) Dump(ctx context.Context) (map[string][]byte, int, error) {
 		for _, key := range reply[1:] {
 			typ, err := r.Do(ctx, "TYPE", key)
 			if err != nil || len(typ) != 1 {
-				return nil, 0, fmt.Errorf("TYPE %q: %v", key, err)
+				return nil, 0, fmt.Errorf("TYPE %q: %w", key, err)
 			}
 			var cmd []string
 			switch typ[0] {
