@@ -121,7 +121,7 @@ type Transformation struct {
 	Spec      v1beta1.SecretTransformationSpec `json:"spec"`
 }
 
-// AsObject is the SecretTransformation that renderer/transform takes.
+// AsObject is the SecretTransformation that transform takes.
 func (t Transformation) AsObject() *v1beta1.SecretTransformation {
 	st := &v1beta1.SecretTransformation{Spec: t.Spec}
 	st.APIVersion, st.Kind = v1beta1.APIVersion, v1beta1.KindSecretTransformation

@@ -6,7 +6,7 @@
 //	  → decode Vault objects (api/v1beta1, strict)
 //	  → resolve refs (VaultAuth, VaultConnection, SecretTransformation; allowedNamespaces)
 //	  → read Vault (through a vault.Reader: one login per identity, identical reads once)
-//	  → transform (renderer/transform, VSO's rules)
+//	  → transform (package transform, VSO's rules)
 //	  → emit: each VaultStaticSecret becomes its Secret; VaultDynamicSecret,
 //	    VaultPKISecret and in-cluster VaultStaticSecrets become carriers of
 //	    the companion's contract (package contract), as do inline

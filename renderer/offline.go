@@ -5,7 +5,7 @@ import (
 	"sort"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
-	"github.com/vaultcmp/vaultcmp/renderer/transform"
+	"github.com/vaultcmp/vaultcmp/transform"
 )
 
 // AnnotationOffline marks a Secret rendered offline: its data are placeholders.
