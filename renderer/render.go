@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/credentials"
 	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/transform"
 	"github.com/vaultcmp/vaultcmp/vault"
@@ -38,7 +39,7 @@ type Options struct {
 	// VaultToken (VAULT_TOKEN) is used instead of every VaultAuth.
 	VaultToken string
 	// Credentials gives Secret keys and service-account tokens.
-	Credentials Credentials
+	Credentials credentials.Source
 	// Vault reads secrets. Required unless the input has no VaultStaticSecret.
 	Vault vault.Reader
 	// HMACKey keys the rollout-restart checksums. Required when a rollout
@@ -124,7 +125,7 @@ type job struct {
 // Problems (all of them) and no output.
 func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) {
 	if opts.Credentials == nil {
-		opts.Credentials = EnvCredentials{LookupEnv: func(string) (string, bool) { return "", false }}
+		opts.Credentials = credentials.Env{LookupEnv: func(string) (string, bool) { return "", false }}
 	}
 	var probs Problems
 	res := &Result{Stats: Stats{Objects: len(objs)}}

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+	"github.com/vaultcmp/vaultcmp/credentials"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -130,7 +131,7 @@ func (r *resolver) connection(ctx context.Context, auth *v1beta1.VaultAuth, auth
 			SkipTLSVerify: s.SkipTLSVerify,
 		}
 		if s.CACertPath != "" && len(r.opts.CACert) == 0 && creds {
-			return conn, refErr("spec.vaultAuthRef", "use caCertSecretRef (generate reads it from the cluster; render from $"+SecretEnvName("<name>", "ca.crt")+"), or give the CA to vaultcmp: --vault-cacert or $VAULT_CACERT",
+			return conn, refErr("spec.vaultAuthRef", "use caCertSecretRef (generate reads it from the cluster; render from $"+credentials.SecretEnvName("<name>", "ca.crt")+"), or give the CA to vaultcmp: --vault-cacert or $VAULT_CACERT",
 				"VaultConnection %s: spec.caCertPath %q is not read: vaultcmp never reads a file that a manifest names", vc.Name, s.CACertPath)
 		}
 		if s.Timeout != "" {
@@ -213,7 +214,7 @@ func (r *resolver) auth(ctx context.Context, va *v1beta1.VaultAuth, consumerNS s
 func (r *resolver) appRoleSecretID(ctx context.Context, c *v1beta1.VaultAuthConfigAppRole, consumerNS string) (string, error) {
 	if c.SecretIDPath != "" {
 		return "", fmt.Errorf("spec.appRole.secretIDPath %q is not read: vaultcmp never reads a file that a manifest names; use spec.appRole.secretRef (generate reads it from the app's namespace; render from $%s)",
-			c.SecretIDPath, SecretEnvName("<name>", "id"))
+			c.SecretIDPath, credentials.SecretEnvName("<name>", "id"))
 	}
 	b, err := r.opts.Credentials.SecretValue(ctx, consumerNS, c.SecretRef.Name, c.SecretRef.KeyOr("id"))
 	if err != nil {
