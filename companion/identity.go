@@ -7,9 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/vault/api"
 	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -60,16 +58,14 @@ func (cr credentials) identity(ctx context.Context, ns string, c *contract.V1) (
 			if err != nil {
 				return nil, fmt.Errorf("VaultAuth jwt.secretRef: %w", err)
 			}
-			auth = jwtAuth(a.Mount, a.Role, func(context.Context) (string, error) { return strings.TrimSpace(string(b)), nil })
-			auth.Secret = strings.TrimSpace(string(b))
+			auth = vault.JWTTokenAuth(a.Method, a.Mount, a.Role, strings.TrimSpace(string(b)))
 		} else {
 			if a.ServiceAccount == "" {
 				return nil, fmt.Errorf("VaultAuth %s: no serviceAccount", a.Method)
 			}
-			auth = jwtAuth(a.Mount, a.Role, cr.saToken(ns, a.ServiceAccount, a.Audiences, a.TokenSeconds))
+			auth = vault.JWTAuth(a.Method, a.Mount, a.Role, cr.saToken(ns, a.ServiceAccount, a.Audiences, a.TokenSeconds))
 			auth.Subject, auth.Audiences = ns+"/"+a.ServiceAccount, a.Audiences
 		}
-		auth.Method = a.Method
 	case "appRole":
 		if a.SecretRef == nil {
 			return nil, errors.New("VaultAuth appRole: the companion needs secretRef (secretIDPath names a file it does not read)")
@@ -100,7 +96,7 @@ func (cr credentials) secretKey(ctx context.Context, ns, name, key string) ([]by
 }
 
 // saToken mints a token for a service account of namespace ns at login time.
-func (cr credentials) saToken(ns, sa string, audiences []string, seconds int64) func(context.Context) (string, error) {
+func (cr credentials) saToken(ns, sa string, audiences []string, seconds int64) vault.JWTSource {
 	return func(ctx context.Context) (string, error) {
 		if seconds < 600 {
 			seconds = 600
@@ -114,23 +110,3 @@ func (cr credentials) saToken(ns, sa string, audiences []string, seconds int64) 
 		return tr.Status.Token, nil
 	}
 }
-
-// jwtAuth logs in with a JWT from source (kubernetes and jwt methods share
-// the wire format).
-func jwtAuth(mount, role string, source func(context.Context) (string, error)) vault.Auth {
-	return vault.Auth{
-		Method: "jwt",
-		Mount:  mount,
-		Role:   role,
-		Login: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
-			jwt, err := source(ctx)
-			if err != nil {
-				return nil, &vault.CredentialError{Err: err}
-			}
-			return c.Logical().WriteWithContext(ctx, "auth/"+strings.Trim(mount, "/")+"/login",
-				map[string]any{"role": role, "jwt": jwt})
-		},
-	}
-}
-
-var _ = corev1.Secret{}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hashicorp/vault/api"
-
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/credentials"
 	"github.com/vaultcmp/vaultcmp/vault"
@@ -187,21 +185,20 @@ func (r *resolver) auth(ctx context.Context, va *v1beta1.VaultAuth, consumerNS s
 			if err != nil {
 				return fail(fmt.Errorf("spec.jwt.secretRef: %w", err), "")
 			}
-			a = jwtAuth(mountOr(s.Mount, "jwt"), c.Role, strings.TrimSpace(string(b)), nil)
+			a = vault.JWTTokenAuth("jwt", mountOr(s.Mount, "jwt"), c.Role, strings.TrimSpace(string(b)))
 			break
 		}
 		if err := r.opts.Credentials.CanMintTokens(); err != nil {
 			return fail(fmt.Errorf("spec.jwt.serviceAccount: %w", err), serviceAccountHint)
 		}
-		a = jwtAuth(mountOr(s.Mount, "jwt"), c.Role, "", r.saToken(consumerNS, c.ServiceAccount, c.TokenAudiences, c.ExpirationSeconds()))
+		a = vault.JWTAuth("jwt", mountOr(s.Mount, "jwt"), c.Role, r.saToken(consumerNS, c.ServiceAccount, c.TokenAudiences, c.ExpirationSeconds()))
 		a.Subject, a.Audiences = qualified(consumerNS, c.ServiceAccount), c.TokenAudiences
 	case "kubernetes":
 		c := s.Kubernetes
 		if err := r.opts.Credentials.CanMintTokens(); err != nil {
 			return fail(fmt.Errorf("spec.kubernetes.serviceAccount: %w", err), serviceAccountHint)
 		}
-		a = jwtAuth(mountOr(s.Mount, "kubernetes"), c.Role, "", r.saToken(consumerNS, c.ServiceAccount, c.TokenAudiences, c.ExpirationSeconds()))
-		a.Method = "kubernetes"
+		a = vault.JWTAuth("kubernetes", mountOr(s.Mount, "kubernetes"), c.Role, r.saToken(consumerNS, c.ServiceAccount, c.TokenAudiences, c.ExpirationSeconds()))
 		a.Subject, a.Audiences = qualified(consumerNS, c.ServiceAccount), c.TokenAudiences
 	default:
 		return fail(fmt.Errorf("method %q is not supported by vaultcmp", s.Method), "use kubernetes, jwt or appRole, or set VAULT_TOKEN")
@@ -234,33 +231,10 @@ const serviceAccountHint = "kubernetes auth logs in as a service account: render
 
 // saToken mints a service-account token when the login needs it (not when a
 // cached Vault token is used).
-func (r *resolver) saToken(ns, sa string, audiences []string, exp int64) func(context.Context) (string, error) {
+func (r *resolver) saToken(ns, sa string, audiences []string, exp int64) vault.JWTSource {
 	creds := r.opts.Credentials
 	return func(ctx context.Context) (string, error) {
 		return creds.ServiceAccountToken(ctx, ns, sa, audiences, exp)
-	}
-}
-
-// jwtAuth logs in with a JWT (the jwt and kubernetes methods share the wire
-// format): token, or one from source at login time.
-func jwtAuth(mount, role, token string, source func(context.Context) (string, error)) vault.Auth {
-	return vault.Auth{
-		Method: "jwt",
-		Mount:  mount,
-		Role:   role,
-		Secret: token,
-		Login: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
-			jwt := token
-			if source != nil {
-				t, err := source(ctx)
-				if err != nil {
-					return nil, &vault.CredentialError{Err: err}
-				}
-				jwt = t
-			}
-			return c.Logical().WriteWithContext(ctx, "auth/"+strings.Trim(mount, "/")+"/login",
-				map[string]any{"role": role, "jwt": jwt})
-		},
 	}
 }
 
