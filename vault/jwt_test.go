@@ -51,7 +51,9 @@ func TestJWTAuthWire(t *testing.T) {
 // A JWT that cannot be had is a credentials error, before Vault is asked.
 func TestJWTAuthSourceFails(t *testing.T) {
 	f := newFakeVault(t, fakeOpts{})
-	fail := func(context.Context) (string, error) { return "", errors.New("TokenRequest for service account app/sa: forbidden") }
+	fail := func(context.Context) (string, error) {
+		return "", errors.New("TokenRequest for service account app/sa: forbidden")
+	}
 	id := &vault.Identity{Connection: vault.Connection{Address: f.URL}, Auth: vault.JWTAuth("kubernetes", "kubernetes", "app", fail)}
 	_, err := newSession(1).ReadKV(t.Context(), vault.KVRequest{Identity: id, Mount: "secret", Path: "a", V2: true})
 	vaultErr("login", vault.ReasonCredentials, 0)(t, err)
