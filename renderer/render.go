@@ -356,7 +356,12 @@ func hintFor(fe *field.Error) string {
 func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 	s := j.vss.Spec
 	if j.offline {
-		j.data = placeholderData(j.vss, j.refs)
+		data, err := placeholderData(j.vss, j.vo.ns, j.refs)
+		if err != nil { // checked in the resolve step already
+			j.err = problem(j.vo.src, "spec.destination.transformation", err, "")
+			return
+		}
+		j.data = data
 		j.secret = staticSecret(j)
 		j.secret["metadata"].(map[string]any)["annotations"].(map[string]any)[AnnotationOffline] = offlineNote(j.vss)
 		// Readable placeholders for CI diffs.
