@@ -102,7 +102,9 @@ type Stats struct {
 	StaticSecrets int // Secrets rendered inline from Vault
 	InCluster     int // Secrets left for the in-cluster companion
 
-	// Time spent in each phase.
+	// Time spent in each phase: decodeStep; Plan: resolveStep,
+	// identityStep and contractStep; Fetch: fetchStep and transformStep;
+	// emitStep.
 	Decode, Plan, Fetch, Emit time.Duration
 }
 

@@ -3,10 +3,10 @@ package renderer
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -108,25 +108,6 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// vaultWire answers Vault's KV read API in process and counts the requests
-// that reach it, so that a real vault.Session (its dedup, its counters) sits
-// between the renderer and the wire. The real Vault is exercised by test/e2e.
-type vaultWire struct {
-	mu    sync.Mutex
-	paths []string
-}
-
-func (w *vaultWire) RoundTrip(req *http.Request) (*http.Response, error) {
-	w.mu.Lock()
-	w.paths = append(w.paths, req.URL.Path)
-	w.mu.Unlock()
-	body := `{"data":{"data":{"user":"alice"},"metadata":{"version":7}}}`
-	if req.URL.Path != "/v1/secret/data/shared/config" {
-		return &http.Response{StatusCode: 404, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(`{"errors":[]}`)), Request: req}, nil
-	}
-	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body)), Request: req}, nil
-}
-
 // Two objects that read the same secret under the same identity, in
 // different files, are one HTTP read: the renderer hands both to one
 // vault.Session with equal requests, and the Session answers the second
@@ -139,20 +120,24 @@ func TestIdenticalReadsShareOneSession(t *testing.T) {
 		require.NoError(t, err)
 		objs = append(objs, o...)
 	}
-	wire := &vaultWire{}
+	wire := &loginWire{}
 	s := vault.NewSession(vault.Options{WrapTransport: func(http.RoundTripper) http.RoundTripper { return wire }})
 	opts := testOptions(newMem())
 	opts.Vault = s
 	res, err := Render(t.Context(), objs, opts)
 	require.NoError(t, err)
 
-	assert.Equal(t, []string{"/v1/secret/data/shared/config"}, wire.paths, "one HTTP read for three identical reads")
+	assert.Equal(t, []string{"GET /v1/secret/data/shared/config token=t"}, wire.reads, "one HTTP read for three identical reads")
+	assert.Empty(t, wire.logins)
 	st := s.Stats()
 	assert.Equal(t, int64(1), st.Reads)
 	assert.Equal(t, int64(2), st.CacheHits)
 	require.Len(t, res.Objects, 3)
 	for _, o := range res.Objects {
-		assert.Equal(t, map[string]any{"_raw": "eyJkYXRhIjp7InVzZXIiOiJhbGljZSJ9LCJtZXRhZGF0YSI6eyJ2ZXJzaW9uIjo3fX0=", "user": "YWxpY2U="}, o["data"])
+		assert.Equal(t, map[string]any{
+			"_raw": base64.StdEncoding.EncodeToString([]byte(`{"data":{"user":"alice"},"metadata":{"version":1}}`)),
+			"user": base64.StdEncoding.EncodeToString([]byte("alice")),
+		}, o["data"])
 	}
 }
 
