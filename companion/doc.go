@@ -21,6 +21,14 @@
 // restart or a leader change resumes it and issues nothing new; rollout
 // restarts are decided from a recorded change id, never from a (re)start.
 //
+// # Shared with generate
+//
+// The companion does not import the renderer. It shares with it what must
+// give the same result: the contract (package contract, and
+// contract.DataHMAC for kv-v1 state), the logins (vault.JWTAuth,
+// vault.AppRoleAuth) and the data (transform.Build), so one object gives
+// one Secret whichever consumer builds it.
+//
 // # Boundaries
 //
 // Logins happen only as service accounts of the carrier's namespace

@@ -9,7 +9,7 @@ import (
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/contract"
-	"github.com/vaultcmp/vaultcmp/renderer/transform"
+	"github.com/vaultcmp/vaultcmp/transform"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 

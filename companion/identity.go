@@ -7,27 +7,30 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/vault/api"
 	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/credentials"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
 // ErrNoAuth is a contract without a VaultAuth (rendered with VAULT_TOKEN).
 var ErrNoAuth = errors.New("the contract names no VaultAuth: the companion logs in only as the app's VaultAuth says")
 
-// credentials reads what a login needs, in one namespace only: the
-// carrier's. It is the tenancy boundary.
-type credentials struct {
+// nsCredentials reads what a login needs, in one namespace only: the
+// carrier's. It is the tenancy boundary. It is a credentials.Source, like
+// generate's kube.Credentials, but keeps nothing: a controller that runs
+// for months asks for a fresh token at every login.
+type nsCredentials struct {
 	kube kubernetes.Interface
 }
 
+var _ credentials.Source = nsCredentials{}
+
 // identity builds the Vault identity of a contract in namespace ns.
-func (cr credentials) identity(ctx context.Context, ns string, c *contract.V1) (*vault.Identity, error) {
+func (cr nsCredentials) identity(ctx context.Context, ns string, c *contract.V1) (*vault.Identity, error) {
 	conn := vault.Connection{
 		Address:       c.Connection.Address,
 		Headers:       c.Connection.Headers,
@@ -42,7 +45,7 @@ func (cr credentials) identity(ctx context.Context, ns string, c *contract.V1) (
 		conn.Timeout = d
 	}
 	if ref := c.Connection.CACertSecretRef; ref != "" {
-		ca, err := cr.secretKey(ctx, ns, ref, "ca.crt")
+		ca, err := cr.SecretValue(ctx, ns, ref, "ca.crt")
 		if err != nil {
 			return nil, fmt.Errorf("VaultConnection caCertSecretRef: %w", err)
 		}
@@ -56,25 +59,25 @@ func (cr credentials) identity(ctx context.Context, ns string, c *contract.V1) (
 	switch a.Method {
 	case "kubernetes", "jwt":
 		if a.SecretRef != nil {
-			b, err := cr.secretKey(ctx, ns, a.SecretRef.Name, a.SecretRef.Key)
+			b, err := cr.SecretValue(ctx, ns, a.SecretRef.Name, a.SecretRef.Key)
 			if err != nil {
 				return nil, fmt.Errorf("VaultAuth jwt.secretRef: %w", err)
 			}
-			auth = jwtAuth(a.Mount, a.Role, func(context.Context) (string, error) { return strings.TrimSpace(string(b)), nil })
-			auth.Secret = strings.TrimSpace(string(b))
+			auth = vault.JWTTokenAuth(a.Method, a.Mount, a.Role, strings.TrimSpace(string(b)))
 		} else {
 			if a.ServiceAccount == "" {
 				return nil, fmt.Errorf("VaultAuth %s: no serviceAccount", a.Method)
 			}
-			auth = jwtAuth(a.Mount, a.Role, cr.saToken(ns, a.ServiceAccount, a.Audiences, a.TokenSeconds))
+			auth = vault.JWTAuth(a.Method, a.Mount, a.Role, func(ctx context.Context) (string, error) {
+				return cr.ServiceAccountToken(ctx, ns, a.ServiceAccount, a.Audiences, a.TokenSeconds)
+			})
 			auth.Subject, auth.Audiences = ns+"/"+a.ServiceAccount, a.Audiences
 		}
-		auth.Method = a.Method
 	case "appRole":
 		if a.SecretRef == nil {
 			return nil, errors.New("VaultAuth appRole: the companion needs secretRef (secretIDPath names a file it does not read)")
 		}
-		b, err := cr.secretKey(ctx, ns, a.SecretRef.Name, a.SecretRef.Key)
+		b, err := cr.SecretValue(ctx, ns, a.SecretRef.Name, a.SecretRef.Key)
 		if err != nil {
 			return nil, fmt.Errorf("VaultAuth appRole.secretRef: %w", err)
 		}
@@ -86,8 +89,8 @@ func (cr credentials) identity(ctx context.Context, ns string, c *contract.V1) (
 	return &vault.Identity{Connection: conn, Auth: auth}, nil
 }
 
-// secretKey reads one key of a Secret of namespace ns.
-func (cr credentials) secretKey(ctx context.Context, ns, name, key string) ([]byte, error) {
+// SecretValue reads one key of a Secret of namespace ns.
+func (cr nsCredentials) SecretValue(ctx context.Context, ns, name, key string) ([]byte, error) {
 	s, err := cr.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
@@ -99,38 +102,20 @@ func (cr credentials) secretKey(ctx context.Context, ns, name, key string) ([]by
 	return v, nil
 }
 
-// saToken mints a token for a service account of namespace ns at login time.
-func (cr credentials) saToken(ns, sa string, audiences []string, seconds int64) func(context.Context) (string, error) {
-	return func(ctx context.Context) (string, error) {
-		if seconds < 600 {
-			seconds = 600
-		}
-		tr, err := cr.kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authenticationv1.TokenRequest{
-			Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &seconds},
-		}, metav1.CreateOptions{})
-		if err != nil {
-			return "", fmt.Errorf("TokenRequest for service account %s/%s: %w", ns, sa, err)
-		}
-		return tr.Status.Token, nil
+// ServiceAccountToken mints a token for a service account of namespace ns
+// (a TokenRequest, at least 600 seconds, as the apiserver requires).
+func (cr nsCredentials) ServiceAccountToken(ctx context.Context, ns, sa string, audiences []string, seconds int64) (string, error) {
+	if seconds < 600 {
+		seconds = 600
 	}
+	tr, err := cr.kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &seconds},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("TokenRequest for service account %s/%s: %w", ns, sa, err)
+	}
+	return tr.Status.Token, nil
 }
 
-// jwtAuth logs in with a JWT from source (kubernetes and jwt methods share
-// the wire format).
-func jwtAuth(mount, role string, source func(context.Context) (string, error)) vault.Auth {
-	return vault.Auth{
-		Method: "jwt",
-		Mount:  mount,
-		Role:   role,
-		Login: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
-			jwt, err := source(ctx)
-			if err != nil {
-				return nil, &vault.CredentialError{Err: err}
-			}
-			return c.Logical().WriteWithContext(ctx, "auth/"+strings.Trim(mount, "/")+"/login",
-				map[string]any{"role": role, "jwt": jwt})
-		},
-	}
-}
-
-var _ = corev1.Secret{}
+// CanMintTokens implements credentials.Source: in the cluster, it can.
+func (nsCredentials) CanMintTokens() error { return nil }

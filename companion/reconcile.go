@@ -101,7 +101,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.observe(&carrier, c, st, now)
 		return ctrl.Result{RequeueAfter: st.NextAt.Sub(now)}, nil
 	}
-	id, err := credentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
+	id, err := nsCredentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
 	var out outcome
 	if err == nil {
 		switch {
@@ -173,7 +173,7 @@ func (r *Reconciler) finalize(ctx context.Context, carrier *corev1.Secret, c *co
 	}
 	st, _ := readState(carrier)
 	if c != nil && c.Auth != nil {
-		id, err := credentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
+		id, err := nsCredentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
 		if err == nil {
 			switch {
 			case c.Object.Dynamic != nil && st.LeaseID != "":

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/vaultcmp/vaultcmp/contract"
-	"github.com/vaultcmp/vaultcmp/renderer"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -143,9 +142,9 @@ func (r *Reconciler) mac(data map[string][]byte, skip ...string) string {
 	return checksum(r.HMACKey, d)
 }
 
-// checksum is renderer.Checksum, so the companion's kv-v1 HMAC equals the
-// one generate puts on the carrier.
-func checksum(key []byte, data map[string][]byte) string { return renderer.Checksum(key, data) }
+// checksum is contract.DataHMAC, as in generate, so the companion's kv-v1
+// HMAC equals the one generate puts on the carrier.
+func checksum(key []byte, data map[string][]byte) string { return contract.DataHMAC(key, data) }
 
 // number reads a JSON number as Vault's client decodes it.
 func number(v any) (float64, bool) {

@@ -2,9 +2,15 @@ package contract
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
@@ -121,7 +127,7 @@ type Transformation struct {
 	Spec      v1beta1.SecretTransformationSpec `json:"spec"`
 }
 
-// AsObject is the SecretTransformation that renderer/transform takes.
+// AsObject is the SecretTransformation that transform takes.
 func (t Transformation) AsObject() *v1beta1.SecretTransformation {
 	st := &v1beta1.SecretTransformation{Spec: t.Spec}
 	st.APIVersion, st.Kind = v1beta1.APIVersion, v1beta1.KindSecretTransformation
@@ -228,4 +234,23 @@ func CarrierName(kind, name string) string {
 		v1beta1.KindVaultStaticSecret:  "vss",
 	}[kind]
 	return "vaultcmp-" + short + "." + name
+}
+
+// DataHMAC is the keyed HMAC-SHA256 of a Secret's data, hex: each key and
+// value in key order, each preceded by its length. It changes exactly when
+// the data changes and tells nothing about the data without the key. The
+// renderer's rollout checksums and StaticState.DataHMAC are this value,
+// computed by generate and by the companion alike.
+func DataHMAC(key []byte, data map[string][]byte) string {
+	mac := hmac.New(sha256.New, key)
+	var n [8]byte
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(k)))
+		mac.Write(n[:])
+		mac.Write([]byte(k))
+		binary.BigEndian.PutUint64(n[:], uint64(len(data[k])))
+		mac.Write(n[:])
+		mac.Write(data[k])
+	}
+	return hex.EncodeToString(mac.Sum(nil))
 }

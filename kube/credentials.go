@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/vaultcmp/vaultcmp/renderer"
+	"github.com/vaultcmp/vaultcmp/credentials"
 )
 
 // Credentials reads from the cluster. One Credentials serves one render:
@@ -32,7 +32,7 @@ type tokenCall struct {
 	err   error
 }
 
-var _ renderer.Credentials = (*Credentials)(nil)
+var _ credentials.Source = (*Credentials)(nil)
 
 // Config is client-go's usual choice: in-cluster when running in a pod,
 // else $KUBECONFIG or ~/.kube/config.
@@ -62,10 +62,10 @@ func New() (*Credentials, error) {
 	return &Credentials{Client: c}, nil
 }
 
-// CanMintTokens implements renderer.Credentials.
+// CanMintTokens implements credentials.Source.
 func (c *Credentials) CanMintTokens() error { return nil }
 
-// ServiceAccountToken implements renderer.Credentials with a TokenRequest,
+// ServiceAccountToken implements credentials.Source with a TokenRequest,
 // once per service account, audiences and expiry.
 func (c *Credentials) ServiceAccountToken(ctx context.Context, namespace, sa string, audiences []string, exp int64) (string, error) {
 	key := fmt.Sprintf("%s\x00%s\x00%d\x00%s", namespace, sa, exp, strings.Join(audiences, "\x00"))
@@ -103,7 +103,7 @@ func (c *Credentials) requestToken(ctx context.Context, namespace, sa string, au
 	return tr.Status.Token, nil
 }
 
-// SecretValue implements renderer.Credentials.
+// SecretValue implements credentials.Source.
 func (c *Credentials) SecretValue(ctx context.Context, namespace, name, key string) ([]byte, error) {
 	s, err := c.Client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {

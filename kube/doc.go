@@ -1,7 +1,7 @@
 // Package kube gives vaultcmp what only the cluster knows: service-account
 // tokens (TokenRequest) for Vault's kubernetes and jwt auth, and keys of
 // Kubernetes Secrets (caCertSecretRef, appRole and jwt secretRef). It
-// implements renderer.Credentials over client-go, with in-cluster config in
+// implements credentials.Source over client-go, with in-cluster config in
 // the Argo CD sidecar and KUBECONFIG / ~/.kube/config elsewhere.
 //
 // Permission errors name the missing permission, e.g.

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/vaultcmp/vaultcmp/credentials"
 	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer"
 	"github.com/vaultcmp/vaultcmp/vault"
@@ -104,7 +105,7 @@ Nothing is printed on stdout unless every object renders.`,
 					DefaultVaultAddress: f.defaultVaultAddress,
 					VaultAddress:        env.get(EnvVaultAddr),
 					VaultToken:          token,
-					Credentials:         renderer.EnvCredentials{LookupEnv: env.LookupEnv},
+					Credentials:         credentials.Env{LookupEnv: env.LookupEnv},
 					Offline:             f.offline,
 				},
 			})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vaultcmp/vaultcmp/credentials"
 	"github.com/vaultcmp/vaultcmp/internal/safetext"
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
@@ -79,7 +80,7 @@ func validate(ctx context.Context, env Env, src sourceFlags, dir, output string,
 		rep.Objects = len(objs)
 		res, err := renderer.Render(ctx, objs, renderer.Options{
 			Namespace: src.namespace, Offline: true, HMACKey: []byte("validate"), Limits: src.limits,
-			Credentials: renderer.EnvCredentials{LookupEnv: env.LookupEnv},
+			Credentials: credentials.Env{LookupEnv: env.LookupEnv},
 		})
 		var probs renderer.Problems
 		switch {

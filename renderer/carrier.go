@@ -1,7 +1,6 @@
 package renderer
 
 import (
-	"context"
 	"maps"
 	"strconv"
 
@@ -9,10 +8,9 @@ import (
 	"github.com/vaultcmp/vaultcmp/contract"
 )
 
-// carrierContract resolves the contract of a Vault object whose refs were
-// checked already (r.identity succeeded): its connection, auth and
-// transformations, by name, with no credential fetched.
-func (r *resolver) carrierContract(ctx context.Context, vo *vaultObject, delivery string) (*contract.V1, *refError) {
+// carrierContract resolves the contract of a Vault object (pure): its
+// connection, auth and transformations, by name, with no credential fetched.
+func (r *resolver) carrierContract(vo *vaultObject, delivery string) (*contract.V1, *refError) {
 	c := &contract.V1{
 		Version:  contract.Version,
 		Delivery: delivery,
@@ -37,11 +35,11 @@ func (r *resolver) carrierContract(ctx context.Context, vo *vaultObject, deliver
 		spec := o.Spec
 		c.Object.Static, authRef, t, c.RolloutTargets = &spec, spec.VaultAuthRef, spec.Destination.Transformation, spec.RolloutRestartTargets
 	}
-	id, rerr := r.identity(ctx, vo.ns, authRef, false)
+	p, rerr := r.plan(vo.ns, authRef, false)
 	if rerr != nil {
 		return nil, rerr
 	}
-	conn := id.Connection
+	conn := p.conn
 	c.Connection = contract.Connection{
 		Address:       conn.Address,
 		Headers:       conn.Headers,
@@ -51,9 +49,8 @@ func (r *resolver) carrierContract(ctx context.Context, vo *vaultObject, deliver
 	if conn.Timeout > 0 {
 		c.Connection.Timeout = conn.Timeout.String()
 	}
-	auth, authNS := r.authObject(vo.ns, authRef)
-	if auth != nil {
-		if vc := r.connectionObject(auth, authNS); vc != nil {
+	if auth := p.refs.auth; auth != nil {
+		if vc := p.refs.conn; vc != nil {
 			c.Connection.CACertSecretRef = vc.Spec.CACertSecretRef
 		}
 		c.Auth = contractAuth(auth)
@@ -70,30 +67,6 @@ func (r *resolver) carrierContract(ctx context.Context, vo *vaultObject, deliver
 		c.Transformations = append(c.Transformations, contract.Transformation{Name: st.Name, Namespace: ns, Spec: st.Spec})
 	}
 	return c, nil
-}
-
-// authObject is the VaultAuth a ref names (nil if none: VAULT_TOKEN).
-func (r *resolver) authObject(consumerNS, authRef string) (*v1beta1.VaultAuth, string) {
-	ns, name := consumerNS, defaultName
-	if authRef != "" {
-		ns, name = v1beta1.ParseRef(authRef, consumerNS)
-	}
-	if vo := r.ix.get(v1beta1.KindVaultAuth, ns, name); vo != nil {
-		return vo.obj.(*v1beta1.VaultAuth), vo.ns
-	}
-	return nil, ""
-}
-
-// connectionObject is the VaultConnection a VaultAuth uses (nil if none).
-func (r *resolver) connectionObject(auth *v1beta1.VaultAuth, authNS string) *v1beta1.VaultConnection {
-	ns, name := authNS, defaultName
-	if ref := auth.Spec.VaultConnectionRef; ref != "" {
-		ns, name = v1beta1.ParseRef(ref, authNS)
-	}
-	if vo := r.ix.get(v1beta1.KindVaultConnection, ns, name); vo != nil {
-		return vo.obj.(*v1beta1.VaultConnection)
-	}
-	return nil
 }
 
 // contractAuth is a VaultAuth by names only.

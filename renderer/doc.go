@@ -1,21 +1,36 @@
 // Package renderer turns an app's manifests into what Argo CD applies.
 //
-// # Pipeline
+// # Steps
 //
-//	Load (plain directory or kustomization)
-//	  → decode Vault objects (api/v1beta1, strict)
-//	  → resolve refs (VaultAuth, VaultConnection, SecretTransformation; allowedNamespaces)
-//	  → read Vault (through a vault.Reader: one login per identity, identical reads once)
-//	  → transform (renderer/transform, VSO's rules)
-//	  → emit: each VaultStaticSecret becomes its Secret; VaultDynamicSecret,
-//	    VaultPKISecret and in-cluster VaultStaticSecrets become carriers of
-//	    the companion's contract (package contract), as do inline
-//	    VaultStaticSecrets with refreshAfter (next to their Secret);
-//	    VaultConnection/VaultAuth/SecretTransformation disappear, everything
-//	    else passes through; rollout targets get a checksum annotation.
+// Render runs named steps; each fills a typed result that only later steps
+// read, so the data flows one way:
 //
-// The renderer has no network code of its own. It fails closed: any problem
-// anywhere returns [Problems] and no output at all.
+//	Load (plain directory, kustomization or Helm chart)          → []*Object
+//	decodeStep: Vault objects decoded strictly (api/v1beta1),
+//	  indexed; duplicates, two objects → one Secret               → decoded
+//	resolveStep (pure): tenancy; vaultAuthRef → VaultAuth →
+//	  VaultConnection → an identityPlan (allowedNamespaces, field
+//	  paths); SecretTransformation refs; template check           → resolved
+//	identityStep (I/O through credentials.Source): CA and
+//	  secretRefs read; service-account tokens minted at login     → vault.Identity per job
+//	contractStep (pure): the companion's contract per carrier     → contract.V1
+//	fetchStep: Vault through a vault.Reader (one login per
+//	  identity, identical reads once)                              → vault.KVSecret per job
+//	transformStep: transform.Build (package transform, VSO's
+//	  rules; offline, placeholders for transform.TemplateKeys)    → Secret data per job
+//	emitStep: each VaultStaticSecret becomes its Secret;
+//	  VaultDynamicSecret, VaultPKISecret and in-cluster
+//	  VaultStaticSecrets become carriers of the companion's
+//	  contract (package contract), as do inline VaultStaticSecrets
+//	  with refreshAfter (next to their Secret);
+//	  VaultConnection/VaultAuth/SecretTransformation disappear,
+//	  everything else passes through; rollout targets get a
+//	  checksum annotation (contract.DataHMAC)                     → Result
+//
+// The renderer has no network code of its own and does not import
+// vault/api: logins are vault.JWTAuth, vault.AppRoleAuth, vault.TokenAuth.
+// It fails closed: any problem anywhere returns [Problems] and no output at
+// all.
 //
 // # Example
 //

@@ -14,8 +14,9 @@ import (
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/credentials"
 	"github.com/vaultcmp/vaultcmp/limits"
-	"github.com/vaultcmp/vaultcmp/renderer/transform"
+	"github.com/vaultcmp/vaultcmp/transform"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -38,7 +39,7 @@ type Options struct {
 	// VaultToken (VAULT_TOKEN) is used instead of every VaultAuth.
 	VaultToken string
 	// Credentials gives Secret keys and service-account tokens.
-	Credentials Credentials
+	Credentials credentials.Source
 	// Vault reads secrets. Required unless the input has no VaultStaticSecret.
 	Vault vault.Reader
 	// HMACKey keys the rollout-restart checksums. Required when a rollout
@@ -101,45 +102,120 @@ type Stats struct {
 	StaticSecrets int // Secrets rendered inline from Vault
 	InCluster     int // Secrets left for the in-cluster companion
 
-	// Time spent in each phase.
+	// Time spent in each phase: decodeStep; Plan: resolveStep,
+	// identityStep and contractStep; Fetch: fetchStep and transformStep;
+	// emitStep.
 	Decode, Plan, Fetch, Emit time.Duration
 }
 
-// job is one VaultStaticSecret to render.
+// job is one VaultStaticSecret to render. Each step fills its part: resolve
+// (plan, refs), identity (id), fetch (read), transform (data, secret, yaml);
+// err is the first problem.
 type job struct {
 	vo        *vaultObject
 	vss       *v1beta1.VaultStaticSecret
-	id        *vault.Identity
-	refs      []*v1beta1.SecretTransformation
-	data      map[string][]byte
-	offline   bool           // placeholders instead of Vault data
-	inCluster bool           // delivered by the companion: a carrier, no Secret
-	version   int            // kv-v2 version read
-	secret    map[string]any // the rendered Secret
-	yaml      []byte         // and its YAML document
-	err       *Problem
+	offline   bool // placeholders instead of Vault data
+	inCluster bool // delivered by the companion: a carrier, no Secret
+
+	plan *identityPlan                   // resolve
+	refs []*v1beta1.SecretTransformation // resolve
+	id   *vault.Identity                 // identity
+	read *vault.KVSecret                 // fetch
+
+	data    map[string][]byte // transform
+	version int               // kv-v2 version read
+	secret  map[string]any    // the rendered Secret
+	yaml    []byte            // and its YAML document
+	err     *Problem
 }
 
 // Render turns objs into the output objects. On any problem it returns
 // Problems (all of them) and no output.
+//
+// The data flows one way through named steps, each with its typed result:
+// decodeStep (→ decoded), resolveStep (pure: → resolved), identityStep (the
+// credentials' I/O: → each job's vault.Identity), fetchStep (Vault: → each
+// job's read), transformStep (→ each job's Secret) and emitStep (→ Result).
 func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) {
 	if opts.Credentials == nil {
-		opts.Credentials = EnvCredentials{LookupEnv: func(string) (string, bool) { return "", false }}
+		opts.Credentials = credentials.Env{LookupEnv: func(string) (string, bool) { return "", false }}
 	}
-	var probs Problems
-	res := &Result{Stats: Stats{Objects: len(objs)}}
+	if opts.Limits == (limits.Limits{}) {
+		opts.Limits = limits.Default()
+	}
+	stats := Stats{Objects: len(objs)}
 
-	// Decode every Vault object (concurrently) and index them.
 	t0 := time.Now()
+	dec, probs := decodeStep(objs, opts.Namespace)
+	stats.Decode = time.Since(t0)
+
+	t0 = time.Now()
+	r := newResolver(&opts, dec.ix)
+	res, rprobs := r.resolveStep(dec)
+	probs = append(probs, rprobs...)
+	probs = append(probs, r.identityStep(ctx, res.jobs)...)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	if probs := r.contractStep(dec, res); len(probs) > 0 {
+		return nil, probs
+	}
+	if len(res.jobs) > 0 && opts.Vault == nil && !opts.Offline {
+		return nil, errors.New("renderer: no Vault reader configured")
+	}
+	stats.Plan = time.Since(t0)
+
+	t0 = time.Now()
+	// While the reads wait on Vault and the templates run, encode the plain
+	// objects that no rollout annotation can touch.
+	var pre [][]byte
+	var wg sync.WaitGroup
+	wg.Go(func() { pre = preEncode(dec) })
+	fetchStep(ctx, opts.Vault, res.jobs)
+	if ctx.Err() == nil {
+		transformStep(ctx, res.jobs, transform.BoundsFrom(opts.Limits))
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, interrupted(ctx, res.jobs)
+	}
+	if probs := fetchProblems(res.jobs); len(probs) > 0 {
+		return nil, probs
+	}
+	stats.Fetch = time.Since(t0)
+
+	t0 = time.Now()
+	out, err := emitStep(dec, res, pre, &opts)
+	if err != nil {
+		return nil, err
+	}
+	stats.StaticSecrets, stats.InCluster = out.Stats.StaticSecrets, out.Stats.InCluster
+	stats.Output = len(out.Objects)
+	stats.Emit = time.Since(t0)
+	out.Stats = stats
+	return out, nil
+}
+
+// decoded is the result of decodeStep: the input, its Vault objects
+// (decoded and indexed by kind, namespace and name).
+type decoded struct {
+	objs  []*Object
+	vault map[*Object]*vaultObject
+	ix    index
+}
+
+// decodeStep decodes every Vault object (concurrently), indexes them and
+// refuses duplicates and two objects that write one Secret.
+func decodeStep(objs []*Object, namespace string) (*decoded, Problems) {
+	var probs Problems
 	vos := make([]*vaultObject, len(objs))
 	vps := make([]Problems, len(objs))
 	parallel(len(objs), func(i int) {
 		if v1beta1.IsVaultAPIVersion(objs[i].APIVersion()) {
-			vos[i], vps[i] = decode(objs[i], opts.Namespace)
+			vos[i], vps[i] = decode(objs[i], namespace)
 		}
 	})
-	ix := index{}
-	decoded := map[*Object]*vaultObject{}
+	dec := &decoded{objs: objs, vault: map[*Object]*vaultObject{}, ix: index{}}
 	for i, o := range objs {
 		vo := vos[i]
 		if len(vps[i]) > 0 {
@@ -150,24 +226,33 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 			continue
 		}
 		k := indexKey(vo.obj.GetKind(), vo.ns, vo.obj.GetName())
-		if prev, dup := ix[k]; dup {
+		if prev, dup := dec.ix[k]; dup {
 			probs = append(probs, problem(o, "metadata.name", fmt.Errorf("duplicate %s: also defined in %s", vo.obj.GetKind(), prev.src.Source), "give each object a unique name"))
 			continue
 		}
-		ix[k] = vo
-		decoded[o] = vo
+		dec.ix[k] = vo
+		dec.vault[o] = vo
 	}
-	probs = append(probs, checkDestinations(objs, decoded, opts.Namespace)...)
+	probs = append(probs, checkDestinations(objs, dec.vault, namespace)...)
+	return dec, probs
+}
 
-	res.Stats.Decode = time.Since(t0)
+// resolved is the result of resolveStep: the VaultStaticSecrets to read,
+// and which objects the companion fills.
+type resolved struct {
+	jobs      []*job
+	inCluster map[*Object]bool
+	contracts map[*Object]*contract.V1 // contractStep
+}
 
-	// Resolve refs and plan the reads.
-	t0 = time.Now()
-	r := &resolver{opts: &opts, ix: ix, cache: map[string]*vault.Identity{}}
-	var jobs []*job
-	inCluster := map[*Object]bool{}
-	for _, o := range objs {
-		vo := decoded[o]
+// resolveStep resolves every Vault object's refs (pure: no credential, no
+// Vault): tenancy, identity plans, transformations, template checks.
+func (r *resolver) resolveStep(dec *decoded) (*resolved, Problems) {
+	var probs Problems
+	res := &resolved{inCluster: map[*Object]bool{}}
+	opts := r.opts
+	for _, o := range dec.objs {
+		vo := dec.vault[o]
 		if vo == nil {
 			continue
 		}
@@ -179,8 +264,8 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		}
 		// A Secret the companion fills: only its refs are checked here.
 		companion := func(authRef string) {
-			inCluster[o] = true
-			if _, rerr := r.identity(ctx, vo.ns, authRef, false); rerr != nil {
+			res.inCluster[o] = true
+			if _, rerr := r.plan(vo.ns, authRef, false); rerr != nil {
 				probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
 			}
 		}
@@ -190,109 +275,149 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 			if j.inCluster {
 				companion(obj.Spec.VaultAuthRef)
 			}
-			if p := r.plan(ctx, j); p != nil {
+			if p := r.resolveJob(j); p != nil {
 				probs = append(probs, p)
 				continue
 			}
-			jobs = append(jobs, j)
+			res.jobs = append(res.jobs, j)
 		case *v1beta1.VaultDynamicSecret:
 			companion(obj.Spec.VaultAuthRef)
 		case *v1beta1.VaultPKISecret:
 			companion(obj.Spec.VaultAuthRef)
 		}
 	}
-	if len(probs) > 0 {
-		return nil, probs
+	return res, probs
+}
+
+// resolveJob plans the job's identity and resolves its transformations.
+func (r *resolver) resolveJob(j *job) *Problem {
+	p, rerr := r.plan(j.vo.ns, j.vss.Spec.VaultAuthRef, !j.offline)
+	if rerr != nil {
+		return problem(j.vo.src, rerr.field, rerr.err, rerr.hint)
 	}
-	// The contracts of what the companion fills or watches.
-	contracts := map[*Object]*contract.V1{}
-	for _, o := range objs {
-		vo := decoded[o]
+	refs, rerr := r.transformations(j.vo.ns, j.vss.Spec.Destination.Transformation)
+	if rerr != nil {
+		return problem(j.vo.src, rerr.field, rerr.err, rerr.hint)
+	}
+	if err := transform.CheckFor(transform.Resolved{Spec: j.vss.Spec.Destination.Transformation, Refs: refs}, j.vo.ns, j.vss.Name); err != nil {
+		return problem(j.vo.src, "spec.destination.transformation", err, "")
+	}
+	j.plan, j.refs = p, refs
+	return nil
+}
+
+// identityStep fetches each job's credentials (Secret keys through
+// Options.Credentials; service-account tokens are minted at login), in
+// input order: the only I/O before Vault.
+func (r *resolver) identityStep(ctx context.Context, jobs []*job) Problems {
+	var probs Problems
+	for _, j := range jobs {
+		id, rerr := r.identity(ctx, j.plan)
+		if rerr != nil {
+			probs = append(probs, problem(j.vo.src, rerr.field, rerr.err, rerr.hint))
+			continue
+		}
+		j.id = id
+	}
+	return probs
+}
+
+// contractStep resolves the contracts of what the companion fills or
+// watches (pure): in-cluster objects, and inline VaultStaticSecrets with
+// refreshAfter.
+func (r *resolver) contractStep(dec *decoded, res *resolved) Problems {
+	var probs Problems
+	res.contracts = map[*Object]*contract.V1{}
+	for _, o := range dec.objs {
+		vo := dec.vault[o]
 		if vo == nil {
 			continue
 		}
 		delivery := DeliveryInCluster
-		if vss, ok := vo.obj.(*v1beta1.VaultStaticSecret); ok && !inCluster[o] {
+		if vss, ok := vo.obj.(*v1beta1.VaultStaticSecret); ok && !res.inCluster[o] {
 			if vss.Spec.RefreshAfter == "" {
 				continue
 			}
 			delivery = DeliveryInline // the companion watches Vault for Argo CD
-		} else if !inCluster[o] {
+		} else if !res.inCluster[o] {
 			continue
 		}
-		c, rerr := r.carrierContract(ctx, vo, delivery)
+		c, rerr := r.carrierContract(vo, delivery)
 		if rerr != nil {
 			probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
 			continue
 		}
-		if c.Connection.Address == "" && !opts.Offline {
+		if c.Connection.Address == "" && !r.opts.Offline {
 			probs = append(probs, problem(o, "spec.vaultAuthRef", errors.New("no Vault address for the companion"),
 				"reference a VaultConnection, add one named \"default\", or set --default-vault-address"))
 			continue
 		}
-		contracts[o] = c
+		res.contracts[o] = c
 	}
-	if len(probs) > 0 {
-		return nil, probs
-	}
-	if len(jobs) > 0 && opts.Vault == nil && !opts.Offline {
-		return nil, errors.New("renderer: no Vault reader configured")
-	}
+	return probs
+}
 
-	res.Stats.Plan = time.Since(t0)
-
-	// Fetch and transform, concurrently; the Vault session bounds the requests.
-	t0 = time.Now()
-	// While the reads wait on Vault, encode what will not change: the
-	// Secrets as they are built (in run) and the plain objects that no
-	// rollout annotation can touch.
-	pre := make([][]byte, len(objs))
-	if opts.Limits == (limits.Limits{}) {
-		opts.Limits = limits.Default()
-	}
-	builds := &buildCache{m: map[string]*buildResult{}, bounds: transform.BoundsFrom(opts.Limits)}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i, o := range objs {
-			if decoded[o] == nil && !isWorkload(o.Data) {
-				pre[i], _ = encodeObject(o.Data) // on error, WriteYAML encodes again and reports it
-			}
+// preEncode encodes what will not change: the plain objects that no
+// rollout annotation can touch (isWorkload). nil entries are encoded by
+// WriteYAML.
+func preEncode(dec *decoded) [][]byte {
+	pre := make([][]byte, len(dec.objs))
+	for i, o := range dec.objs {
+		if dec.vault[o] == nil && !isWorkload(o.Data) {
+			pre[i], _ = encodeObject(o.Data) // on error, WriteYAML encodes again and reports it
 		}
-	})
+	}
+	return pre
+}
+
+// fetchStep reads every online job's secret, concurrently; the Vault
+// session bounds the requests.
+func fetchStep(ctx context.Context, v vault.Reader, jobs []*job) {
+	var wg sync.WaitGroup
 	for _, j := range jobs {
-		wg.Go(func() { j.run(ctx, opts.Vault, builds) })
+		if !j.offline {
+			wg.Go(func() { j.fetch(ctx, v) })
+		}
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, interrupted(ctx, jobs)
-	}
-	probs = append(probs, fetchProblems(jobs)...)
-	if len(probs) > 0 {
-		return nil, probs
-	}
+}
 
-	res.Stats.Fetch = time.Since(t0)
-
-	// Emit.
-	t0 = time.Now()
-	byObj := map[*Object]*job{}
+// transformStep builds the Secret of every job that has its data,
+// concurrently: from its read, or placeholders offline.
+func transformStep(ctx context.Context, jobs []*job, bounds transform.Bounds) {
+	builds := &buildCache{m: map[string]*buildResult{}, bounds: bounds}
+	var wg sync.WaitGroup
 	for _, j := range jobs {
+		if j.err == nil {
+			wg.Go(func() { j.transform(ctx, builds) })
+		}
+	}
+	wg.Wait()
+}
+
+// emitStep builds the output in input order: each inline VaultStaticSecret's
+// Secret, the carriers, every non-Vault object; then the rollout checksums
+// and the last checks.
+func emitStep(dec *decoded, res *resolved, pre [][]byte, opts *Options) (*Result, error) {
+	out := &Result{}
+	byObj := map[*Object]*job{}
+	for _, j := range res.jobs {
 		byObj[j.vo.src] = j
 	}
-	for i, o := range objs {
-		vo := decoded[o]
+	for i, o := range dec.objs {
+		vo := dec.vault[o]
 		switch {
 		case vo == nil:
-			res.add(o.Data, pre[i], o)
+			out.add(o.Data, pre[i], o)
 		case byObj[o] != nil && !byObj[o].inCluster:
 			j := byObj[o]
-			res.add(j.secret, j.yaml, o)
-			res.Stats.StaticSecrets++
-		case inCluster[o]:
-			res.Stats.InCluster++
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: Secret %s is delivered in-cluster: the vaultcmp companion fills it", o.Where(), destinationName(vo.obj)))
+			out.add(j.secret, j.yaml, o)
+			out.Stats.StaticSecrets++
+		case res.inCluster[o]:
+			out.Stats.InCluster++
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s: Secret %s is delivered in-cluster: the vaultcmp companion fills it", o.Where(), destinationName(vo.obj)))
 		}
-		if c := contracts[o]; c != nil {
+		if c := res.contracts[o]; c != nil {
 			if j := byObj[o]; j != nil && !j.offline {
 				c.Static = j.staticState(opts.HMACKey)
 			}
@@ -300,20 +425,18 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 			if err != nil {
 				return nil, err
 			}
-			res.add(carrier, nil, o)
+			out.add(carrier, nil, o)
 		}
 	}
-	w, err := addRolloutAnnotations(res.Objects, jobs, opts.Namespace, opts.HMACKey)
+	w, err := addRolloutAnnotations(out.Objects, res.jobs, opts.Namespace, opts.HMACKey)
 	if err != nil {
 		return nil, err
 	}
-	res.Warnings = append(res.Warnings, w...)
-	if probs := checkOutput(res); len(probs) > 0 {
+	out.Warnings = append(out.Warnings, w...)
+	if probs := checkOutput(out); len(probs) > 0 {
 		return nil, probs
 	}
-	res.Stats.Output = len(res.Objects)
-	res.Stats.Emit = time.Since(t0)
-	return res, nil
+	return out, nil
 }
 
 // decode strictly decodes one Vault object.
@@ -351,23 +474,9 @@ func hintFor(fe *field.Error) string {
 	return ""
 }
 
-// run reads the secret and builds its data.
-func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
+// fetch reads the job's secret from Vault.
+func (j *job) fetch(ctx context.Context, v vault.Reader) {
 	s := j.vss.Spec
-	if j.offline {
-		j.data = placeholderData(j.vss, j.refs)
-		j.secret = staticSecret(j)
-		j.secret["metadata"].(map[string]any)["annotations"].(map[string]any)[AnnotationOffline] = offlineNote(j.vss)
-		// Readable placeholders for CI diffs.
-		plain := map[string]any{}
-		for k, v := range j.data {
-			plain[k] = string(v)
-		}
-		delete(j.secret, "data")
-		j.secret["stringData"] = plain
-		j.yaml, _ = encodeObject(j.secret)
-		return
-	}
 	sec, err := v.ReadKV(ctx, vault.KVRequest{
 		Identity:  j.id,
 		Namespace: s.Namespace,
@@ -385,7 +494,32 @@ func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 		j.err = problem(j.vo.src, fieldPath, err, "")
 		return
 	}
-	data, err := builds.build(ctx, sec, transform.Resolved{Spec: s.Destination.Transformation, Refs: j.refs},
+	j.read = sec
+}
+
+// transform builds the job's data and its Secret.
+func (j *job) transform(ctx context.Context, builds *buildCache) {
+	if j.offline {
+		data, err := placeholderData(j.vss, j.vo.ns, j.refs)
+		if err != nil { // checked in the resolve step already
+			j.err = problem(j.vo.src, "spec.destination.transformation", err, "")
+			return
+		}
+		j.data = data
+		j.secret = staticSecret(j)
+		j.secret["metadata"].(map[string]any)["annotations"].(map[string]any)[AnnotationOffline] = offlineNote(j.vss)
+		// Readable placeholders for CI diffs.
+		plain := map[string]any{}
+		for k, v := range j.data {
+			plain[k] = string(v)
+		}
+		delete(j.secret, "data")
+		j.secret["stringData"] = plain
+		j.yaml, _ = encodeObject(j.secret)
+		return
+	}
+	sec := j.read
+	data, err := builds.build(ctx, sec, transform.Resolved{Spec: j.vss.Spec.Destination.Transformation, Refs: j.refs},
 		transform.Input{
 			Namespace:   j.vo.ns,
 			Name:        j.vss.Name,
@@ -401,23 +535,6 @@ func (j *job) run(ctx context.Context, v vault.Reader, builds *buildCache) {
 	j.data, j.version = data, sec.Version
 	j.secret = staticSecret(j)
 	j.yaml, _ = encodeObject(j.secret) // on error, WriteYAML encodes again and reports it
-}
-
-// plan resolves the job's identity and transformations.
-func (r *resolver) plan(ctx context.Context, j *job) *Problem {
-	id, rerr := r.identity(ctx, j.vo.ns, j.vss.Spec.VaultAuthRef, !j.offline)
-	if rerr != nil {
-		return problem(j.vo.src, rerr.field, rerr.err, rerr.hint)
-	}
-	refs, rerr := r.transformations(j.vo.ns, j.vss.Spec.Destination.Transformation)
-	if rerr != nil {
-		return problem(j.vo.src, rerr.field, rerr.err, rerr.hint)
-	}
-	if err := transform.CheckFor(transform.Resolved{Spec: j.vss.Spec.Destination.Transformation, Refs: refs}, j.vo.ns, j.vss.Name); err != nil {
-		return problem(j.vo.src, "spec.destination.transformation", err, "")
-	}
-	j.id, j.refs = id, refs
-	return nil
 }
 
 // checkDestinations refuses two objects that write one Secret.

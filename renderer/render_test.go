@@ -3,9 +3,11 @@ package renderer
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,15 +108,37 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
+// Two objects that read the same secret under the same identity, in
+// different files, are one HTTP read: the renderer hands both to one
+// vault.Session with equal requests, and the Session answers the second
+// from the first.
 func TestIdenticalReadsShareOneSession(t *testing.T) {
-	objs, err := Load("../examples/webapp")
+	const vss = "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultStaticSecret\nmetadata: {name: %s}\nspec: {type: kv-v2, mount: secret, path: shared/config, destination: {name: %s, create: true}}\n"
+	var objs []*Object
+	for _, name := range []string{"a", "b", "c"} {
+		o, err := Decode([]byte(fmt.Sprintf(vss, name, name)), name+".yaml")
+		require.NoError(t, err)
+		objs = append(objs, o...)
+	}
+	wire := &loginWire{}
+	s := vault.NewSession(vault.Options{WrapTransport: func(http.RoundTripper) http.RoundTripper { return wire }})
+	opts := testOptions(newMem())
+	opts.Vault = s
+	res, err := Render(t.Context(), objs, opts)
 	require.NoError(t, err)
-	s := vault.NewSession(vault.Options{})
-	_ = s // the session's own dedup is tested in package vault; here: one job per object
-	m := newMem()
-	_, err = Render(t.Context(), objs, testOptions(m))
-	require.NoError(t, err)
-	assert.Equal(t, []string{"secret/data/webapp/config"}, m.reads)
+
+	assert.Equal(t, []string{"GET /v1/secret/data/shared/config token=t"}, wire.reads, "one HTTP read for three identical reads")
+	assert.Empty(t, wire.logins)
+	st := s.Stats()
+	assert.Equal(t, int64(1), st.Reads)
+	assert.Equal(t, int64(2), st.CacheHits)
+	require.Len(t, res.Objects, 3)
+	for _, o := range res.Objects {
+		assert.Equal(t, map[string]any{
+			"_raw": base64.StdEncoding.EncodeToString([]byte(`{"data":{"user":"alice"},"metadata":{"version":1}}`)),
+			"user": base64.StdEncoding.EncodeToString([]byte("alice")),
+		}, o["data"])
+	}
 }
 
 // Problems: all at once, each located, nothing rendered.
@@ -138,7 +162,8 @@ func TestProblems(t *testing.T) {
 		{"no auth at all", conn + "---\n" + vssDoc("a", ""), func(o *Options) { o.VaultToken = "" },
 			[]string{`no vaultAuthRef and no VaultAuth "default"`, "set spec.vaultAuthRef"}, 1},
 		{"dangling auth ref", vssDoc("a", "  vaultAuthRef: nope\n"), nil, []string{"VaultAuth dest/nope not found"}, 1},
-		{"dangling transformation ref", vssDoc("a", "") + "  # x\n", nil, nil, 0},
+		{"dangling transformation ref", strings.Replace(vssDoc("a", ""), "create: true}", "create: true, transformation: {transformationRefs: [{name: nope}]}}", 1), nil,
+			[]string{"a: spec.destination.transformation.transformationRefs[0]: SecretTransformation dest/nope not found in the input", "add the SecretTransformation"}, 1},
 		{"two objects one Secret", vssDoc("a", "") + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: a}\n", nil,
 			[]string{"app.yaml#1: Secret a: metadata.name: Secret dest/a is also written by app.yaml: VaultStaticSecret a"}, 1},
 		{"duplicate object", vssDoc("a", "") + "---\n" + vssDoc("a", ""), nil, []string{"duplicate VaultStaticSecret"}, 1},
@@ -182,4 +207,23 @@ func TestProblems(t *testing.T) {
 			assert.NotContains(t, err.Error(), "p4ss")
 		})
 	}
+}
+
+// testdata/seed-webapp/input is examples/webapp, file for file: the golden
+// output of the seed must be the output of the example users read.
+func TestSeedWebappMatchesExample(t *testing.T) {
+	list := func(dir string) map[string]string {
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		files := map[string]string{}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			require.NoError(t, err)
+			files[e.Name()] = string(b)
+		}
+		return files
+	}
+	example, seed := list("../examples/webapp"), list("testdata/seed-webapp/input")
+	require.NotEmpty(t, example)
+	assert.Equal(t, example, seed, "copy examples/webapp to renderer/testdata/seed-webapp/input and run the golden test with UPDATE_GOLDEN=1")
 }

@@ -1,13 +1,13 @@
 package renderer
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/vaultcmp/vaultcmp/contract"
 )
 
 // AnnotationChecksumPrefix prefixes the pod-template annotation that makes a
@@ -23,21 +23,10 @@ var targetKinds = map[string]struct{ group, kind string }{
 	"argo.Rollout": {"argoproj.io", "Rollout"},
 }
 
-// Checksum is the keyed HMAC-SHA256 of a Secret's data: it changes exactly
-// when the data changes, and tells nothing about the data without the key.
-func Checksum(key []byte, data map[string][]byte) string {
-	mac := hmac.New(sha256.New, key)
-	var n [8]byte
-	for _, k := range sortedKeys(data) {
-		binary.BigEndian.PutUint64(n[:], uint64(len(k)))
-		mac.Write(n[:])
-		mac.Write([]byte(k))
-		binary.BigEndian.PutUint64(n[:], uint64(len(data[k])))
-		mac.Write(n[:])
-		mac.Write(data[k])
-	}
-	return hex.EncodeToString(mac.Sum(nil))
-}
+// Checksum is the keyed HMAC-SHA256 of a Secret's data (contract.DataHMAC,
+// which the companion computes too): it changes exactly when the data
+// changes, and tells nothing about the data without the key.
+func Checksum(key []byte, data map[string][]byte) string { return contract.DataHMAC(key, data) }
 
 // checksumAnnotation is the annotation key for a Secret name; annotation
 // names are at most 63 characters, so long Secret names are shortened with

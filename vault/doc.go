@@ -9,6 +9,12 @@
 //   - identical reads are made once and their result is shared;
 //   - reads run concurrently, at most [Options.Concurrency] at a time.
 //
+// Logins are values of [Auth]: [TokenAuth], [AppRoleAuth], and [JWTAuth] /
+// [JWTTokenAuth] for Vault's jwt and kubernetes methods (a service-account
+// token is asked of a [JWTSource] only when the login is sent). The
+// renderer and the companion build their identities from these; neither
+// imports vault/api.
+//
 // A long-lived process (the companion) uses a [Lifecycle] instead: dynamic
 // secrets with their leases (renew, revoke), PKI certificates (issue,
 // revoke) and uncached KV reads, with bounded client caching, Vault token

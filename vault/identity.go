@@ -66,6 +66,40 @@ func AppRoleAuth(mount, roleID, secretID string) Auth {
 	}
 }
 
+// JWTSource gives the JWT of a jwt or kubernetes login when the login is
+// sent (a TokenRequest, or a token read from a Secret), so that a login
+// saved by a cached Vault token mints nothing.
+type JWTSource func(ctx context.Context) (string, error)
+
+// JWTAuth logs in with a JWT from source: Vault's jwt and kubernetes auth
+// methods share the wire format (POST auth/<mount>/login {role, jwt});
+// method ("jwt" or "kubernetes") only names the identity. A failure of
+// source is a [*CredentialError]. Set Subject and Audiences for a
+// service-account login, Secret for a fixed token (see [JWTTokenAuth]).
+func JWTAuth(method, mount, role string, source JWTSource) Auth {
+	return Auth{
+		Method: method,
+		Mount:  mount,
+		Role:   role,
+		Login: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
+			jwt, err := source(ctx)
+			if err != nil {
+				return nil, &CredentialError{Err: err}
+			}
+			return c.Logical().WriteWithContext(ctx, "auth/"+strings.Trim(mount, "/")+"/login",
+				map[string]any{"role": role, "jwt": jwt})
+		},
+	}
+}
+
+// JWTTokenAuth is JWTAuth with a fixed token (a jwt secretRef), which
+// enters the identity as its Secret.
+func JWTTokenAuth(method, mount, role, token string) Auth {
+	a := JWTAuth(method, mount, role, func(context.Context) (string, error) { return token, nil })
+	a.Secret = token
+	return a
+}
+
 // Identity is one Vault identity: where and as whom. Two identities with
 // equal keys share one client and one login.
 type Identity struct {

@@ -105,6 +105,26 @@ func vss(name, typ, mount, path string, extra ...string) string {
 	return s
 }
 
+// Three objects in three files that read one secret under one identity:
+// one read reaches the real Vault, the other two share it.
+func TestIdenticalReadsOneVaultRead(t *testing.T) {
+	dir := writeApp(t, map[string]string{
+		"a.yaml": vss("a", "kv-v2", "secret", "webapp/config"),
+		"b.yaml": vss("b", "kv-v2", "secret", "webapp/config"),
+		"c.yaml": vss("c", "kv-v2", "secret", "webapp/config"),
+	})
+	r := run(t, rootEnv(), "render", "-n", "apps", dir)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `\bvault_reads=1\b`, r.stderr)
+	assert.Contains(t, r.stderr, "cache_hits=2")
+	objs := docs(t, r.stdout)
+	want := secretData(t, find(t, objs, "Secret", "a"))
+	assert.Equal(t, webappConfig["db_user"], want["db_user"])
+	for _, name := range []string{"b", "c"} {
+		assert.Equal(t, want, secretData(t, find(t, objs, "Secret", name)), name)
+	}
+}
+
 func TestKVv1(t *testing.T) {
 	ctx := t.Context()
 	c := vaultSrv.Client

@@ -128,6 +128,27 @@ func CheckFor(r Resolved, namespace, name string) error {
 	return errors.Join(errs...)
 }
 
+// TemplateKeys is the output-key rule: the Secret keys that r's templates
+// write for the object namespace/name, sorted, whatever the Vault data (an
+// inline template's map key; a templateRef's keyOverride, else its name;
+// every template of a SecretTransformation referenced without
+// templateRefs, unless a template of that name came first). Source
+// templates write no key. Build adds `_raw` (unless excluded) and the
+// Vault fields that survive the includes and excludes.
+func TemplateKeys(r Resolved, namespace, name string) ([]string, error) {
+	g, err := gather(r, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]bool{}
+	for _, kt := range g.templates {
+		if !kt.isSource() {
+			keys[kt.key] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(keys)), nil
+}
+
 // HasTemplates reports whether r has any template, counting source templates,
 // as VSO does when it decides on the kubernetes.io/tls layout (TLSLayout).
 func HasTemplates(r Resolved) bool {

@@ -2,6 +2,13 @@
 // the exact rules of the Vault Secrets Operator (VSO): helpers/secrets.go
 // WithVaultData and makeK8sData, helpers/template.go and template/.
 //
+// It is pure (no I/O) and shared by both consumers: the renderer (one
+// process per Argo CD generate) and the companion (a controller that runs
+// for months) import it, and neither imports the other, so the same object
+// gives the same Secret data through the same code. Its only process-wide
+// state is a cache of compiled include/exclude patterns, bounded (256,
+// oldest forgotten first).
+//
 //	data, err := transform.Build(transform.Resolved{Spec: vss.Spec.Destination.Transformation, Refs: refs},
 //		transform.Input{Namespace: vss.Namespace, Name: vss.Name, Fields: kv.Fields, Response: kv.Response,
 //			Annotations: vss.Annotations, Labels: vss.Labels})
@@ -66,6 +73,13 @@
 // and a fixed description, and replace Go's message with "<redacted>"; VSO
 // redacts only some of them. Encoding errors (EncodeError) keep the type only.
 // Check and CheckFor parse everything without data, for validation.
+//
+// # Output keys
+//
+// TemplateKeys is the rule for the keys templates write (inline map key;
+// templateRef keyOverride, else name; all templates of a ref without
+// templateRefs unless one of that name came first), known without Vault:
+// the renderer's offline placeholders use it.
 //
 // # PKI
 //

@@ -1,4 +1,4 @@
-package renderer
+package credentials
 
 import (
 	"context"
@@ -11,11 +11,11 @@ import (
 // can give (service-account tokens) when rendering without one.
 var ErrNeedsCluster = errors.New("needs a Kubernetes cluster")
 
-// Credentials gives the values that manifests only point at: keys of
+// Source gives the values that manifests only point at: keys of
 // Kubernetes Secrets (caCertSecretRef, appRole/jwt secretRef) and
-// service-account tokens. `render` uses [EnvCredentials]; `generate` in the
-// Argo CD sidecar reads them from the cluster.
-type Credentials interface {
+// service-account tokens. `render` uses [Env]; `generate` in the Argo CD
+// sidecar reads them from the cluster (kube.Credentials).
+type Source interface {
 	SecretValue(ctx context.Context, namespace, name, key string) ([]byte, error)
 	ServiceAccountToken(ctx context.Context, namespace, serviceAccount string, audiences []string, expirationSeconds int64) (string, error)
 	// CanMintTokens tells early (before any Vault traffic) whether
@@ -23,15 +23,15 @@ type Credentials interface {
 	CanMintTokens() error
 }
 
-// EnvCredentials reads Secret keys from environment variables named
+// Env reads Secret keys from environment variables named
 // VAULTCMP_SECRET_<NAME>_<KEY> (upper case, every character other than a
 // letter or digit replaced by "_"), so that CI can pass an AppRole secret-id
 // as, e.g., VAULTCMP_SECRET_VAULT_APPROLE_CREDS_SECRET_ID.
-type EnvCredentials struct {
+type Env struct {
 	LookupEnv func(string) (string, bool)
 }
 
-// SecretEnvName is the variable EnvCredentials reads for a Secret's key.
+// SecretEnvName is the variable Env reads for a Secret's key.
 func SecretEnvName(name, key string) string {
 	up := func(s string) string {
 		return strings.Map(func(r rune) rune {
@@ -47,8 +47,8 @@ func SecretEnvName(name, key string) string {
 	return "VAULTCMP_SECRET_" + up(name) + "_" + up(key)
 }
 
-// SecretValue implements Credentials.
-func (e EnvCredentials) SecretValue(_ context.Context, _, name, key string) ([]byte, error) {
+// SecretValue implements Source.
+func (e Env) SecretValue(_ context.Context, _, name, key string) ([]byte, error) {
 	env := SecretEnvName(name, key)
 	if v, ok := e.LookupEnv(env); ok && v != "" {
 		return []byte(v), nil
@@ -56,12 +56,19 @@ func (e EnvCredentials) SecretValue(_ context.Context, _, name, key string) ([]b
 	return nil, fmt.Errorf("key %q of Secret %q is not available without a cluster: set %s", key, name, env)
 }
 
-// ServiceAccountToken implements Credentials.
-func (e EnvCredentials) ServiceAccountToken(_ context.Context, namespace, sa string, _ []string, _ int64) (string, error) {
+// ServiceAccountToken implements Source.
+func (e Env) ServiceAccountToken(_ context.Context, namespace, sa string, _ []string, _ int64) (string, error) {
 	return "", fmt.Errorf("a token for service account %s: %w", qualified(namespace, sa), ErrNeedsCluster)
 }
 
-// CanMintTokens implements Credentials: without a cluster, it cannot.
-func (e EnvCredentials) CanMintTokens() error {
+// CanMintTokens implements Source: without a cluster, it cannot.
+func (e Env) CanMintTokens() error {
 	return fmt.Errorf("logging in as a service account %w", ErrNeedsCluster)
+}
+
+func qualified(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
 }

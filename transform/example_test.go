@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
-	"github.com/vaultcmp/vaultcmp/renderer/transform"
+	"github.com/vaultcmp/vaultcmp/transform"
 )
 
 // The seed's VaultStaticSecret "webapp-config" (kv-v2): two templates, no
