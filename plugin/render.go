@@ -174,13 +174,11 @@ func renderApp(ctx context.Context, env Env, a appRun, lim limits.Limits, c *com
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
-	if p := env.get("VAULTCMP_CPUPROFILE"); p != "" { // for developers: go tool pprof
-		stop, err := startCPUProfile(p)
-		if err != nil {
-			return &exitError{code: ExitUsage, err: err}
-		}
-		defer stop()
+	stopProfiles, err := startProfiles(env)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
 	}
+	defer stopProfiles()
 	start := time.Now()
 	a.source.limits = lim
 	objs, err := a.source.load(ctx, a.dir, a.opts.Namespace)
