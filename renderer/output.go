@@ -12,14 +12,40 @@ import (
 
 // WriteYAML writes objs as a multi-document YAML stream. Keys are sorted, so
 // the same objects always give the same bytes. Objects are encoded
-// concurrently.
+// concurrently, all of them before anything is written.
 func WriteYAML(w io.Writer, objs []map[string]any) error {
-	return writeYAML(w, objs, nil)
+	out, err := encodeOutput(objs, nil)
+	if err != nil {
+		return err
+	}
+	_, err = out.WriteTo(w)
+	return err
 }
 
-// writeYAML is WriteYAML with some objects encoded already (encoded[i]
-// non-nil).
-func writeYAML(w io.Writer, objs []map[string]any, encoded [][]byte) error {
+// Output is a rendered app as YAML documents, encoded and held until it is
+// written. It owns the output's fast path, and keeps it to three rules:
+//
+//   - fail closed: every document is encoded before a byte is written, so an
+//     object that does not encode (or an output over the limit, which the
+//     caller checks with Len) leaves the writer untouched;
+//   - one copy: the documents are the only copy of the output; WriteTo
+//     streams them to the writer (stdout through a bufio.Writer) instead of
+//     joining them into one buffer first;
+//   - no idle CPU: Render encodes most documents while Vault reads are in
+//     flight (Secrets as they are built, the objects no rollout annotation
+//     can touch); Encode does the rest concurrently.
+type Output struct {
+	docs [][]byte // one YAML document each, with its leading "---"
+	size int64
+}
+
+// Encode encodes the whole output, or fails with nothing encoded.
+func (r *Result) Encode() (*Output, error) {
+	return encodeOutput(r.Objects, r.encoded)
+}
+
+// encodeOutput encodes objs, taking encoded[i] where it is non-nil.
+func encodeOutput(objs []map[string]any, encoded [][]byte) (*Output, error) {
 	docs := make([][]byte, len(objs))
 	errs := make([]error, len(objs))
 	parallel(len(objs), func(i int) {
@@ -32,15 +58,31 @@ func writeYAML(w io.Writer, objs []map[string]any, encoded [][]byte) error {
 			errs[i] = fmt.Errorf("encoding object %d: %w", i, errs[i])
 		}
 	})
-	var all bytes.Buffer
+	out := &Output{docs: docs}
 	for i := range docs {
 		if errs[i] != nil {
-			return errs[i]
+			return nil, errs[i]
 		}
-		all.Write(docs[i])
+		out.size += int64(len(docs[i]))
 	}
-	_, err := w.Write(all.Bytes())
-	return err
+	return out, nil
+}
+
+// Len is the size of the output in bytes.
+func (o *Output) Len() int64 { return o.size }
+
+// WriteTo writes the documents in order. Give it a buffered writer: it
+// makes one Write per document.
+func (o *Output) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for _, d := range o.docs {
+		m, err := w.Write(d)
+		n += int64(m)
+		if err != nil {
+			return n, fmt.Errorf("writing the output: %w", err)
+		}
+	}
+	return n, nil
 }
 
 // encodeObject is one YAML document, with its leading "---".

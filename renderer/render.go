@@ -89,9 +89,14 @@ func (r *Result) add(obj map[string]any, encoded []byte, from *Object) {
 }
 
 // WriteYAML writes the output as a multi-document YAML stream, the same
-// bytes as the package's WriteYAML of r.Objects.
+// bytes as the package's WriteYAML of r.Objects (see Encode and Output).
 func (r *Result) WriteYAML(w io.Writer) error {
-	return writeYAML(w, r.Objects, r.encoded)
+	out, err := r.Encode()
+	if err != nil {
+		return err
+	}
+	_, err = out.WriteTo(w)
+	return err
 }
 
 // Stats summarises a render.
@@ -259,9 +264,7 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 			}
 		}
 	})
-	for _, j := range jobs {
-		wg.Go(func() { j.run(ctx, opts.Vault, builds) })
-	}
+	wg.Go(func() { parallelN(len(jobs), jobWorkers, func(i int) { jobs[i].run(ctx, opts.Vault, builds) }) })
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, interrupted(ctx, jobs)
