@@ -2,8 +2,11 @@ package renderer
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -100,4 +103,84 @@ func TestOutputStreamsTheSameBytes(t *testing.T) {
 		whole.Write(d)
 	}
 	assert.Equal(t, whole.String(), streamed.buf.String(), "streamed bytes are the documents in input order")
+}
+
+// scalarPool mixes strings yaml.v3 writes plain with ones it quotes or
+// that sort unlike byte order (digits, "_", "/", case).
+var scalarPool = []string{
+	"a", "b", "Z", "_x", "a_b", "aZ", "a.b", "ab", "a9", "a10", "a010", "a-1", "x/y", "vaultcmp.io/owner",
+	"app.kubernetes.io/managed-by", "VaultStaticSecret/s00042", "s00042", "Opaque", "kubernetes.io/tls",
+	"true", "yes", "No", "on", "null", "y", "", "1", "0x1F", "1e3", "12:30", "2026-11-27", "a b", "a: b", "#x",
+	"-x", "x-", "x/ #y", "a/b: c", "é", "ünï", strings.Repeat("long", 20), "a\nb", "*a", "&a", "!a", "x#y", ".inf", "NaN", "~",
+}
+
+// plainPool is how many of scalarPool's first strings are plain.
+const plainPool = 19
+
+// randomSecret is a Secret like Render's (maybe with things it never has).
+func randomSecret(r *rand.Rand) map[string]any {
+	pick := func() string { // mostly strings yaml.v3 writes plain
+		if r.IntN(40) == 0 {
+			return scalarPool[r.IntN(len(scalarPool))]
+		}
+		return scalarPool[r.IntN(plainPool)]
+	}
+	strMap := func(n int) map[string]any {
+		m := map[string]any{}
+		for range n {
+			m[pick()] = pick()
+		}
+		return m
+	}
+	md := map[string]any{"name": pick()}
+	if r.IntN(2) == 0 {
+		md["namespace"] = pick()
+	}
+	md["labels"] = strMap(r.IntN(4))
+	md["annotations"] = strMap(r.IntN(4))
+	data := map[string]any{}
+	for range 1 + r.IntN(4) {
+		data[pick()] = base64.StdEncoding.EncodeToString([]byte(pick()))
+	}
+	obj := map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": md, "data": data}
+	if r.IntN(2) == 0 {
+		obj["type"] = pick()
+	}
+	if r.IntN(8) == 0 {
+		obj[pick()] = pick() // a key of the user's
+	}
+	return obj
+}
+
+func TestPlainSecretIsYAMLv3(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	plain := 0
+	for i := range 20000 {
+		obj := randomSecret(r)
+		want, err := encodeYAMLv3(obj)
+		require.NoError(t, err)
+		data, ok := secretData(obj)
+		require.True(t, ok)
+		var b bytes.Buffer
+		b.WriteString("---\n")
+		if !writePlainSecret(&b, obj, data) {
+			continue
+		}
+		plain++
+		require.Equal(t, string(want), b.String(), "secret %d: %#v", i, obj)
+	}
+	assert.Greater(t, plain, 500, "the plain path is taken often enough to be tested")
+
+	// Render's Secrets take the plain path.
+	typical := map[string]any{"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+		"data": map[string]any{"password": "cGFzcw==", "user": "dQ=="},
+		"metadata": map[string]any{"name": "s00042", "namespace": "apps",
+			"labels":      map[string]any{"app.kubernetes.io/managed-by": "vaultcmp", "vaultcmp.io/delivery": "inline"},
+			"annotations": map[string]any{"vaultcmp.io/owner": "VaultStaticSecret/s00042"}}}
+	var b bytes.Buffer
+	data, _ := secretData(typical)
+	require.True(t, writePlainSecret(&b, typical, data))
+	want, err := encodeYAMLv3(typical)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), "---\n"+b.String())
 }

@@ -24,12 +24,15 @@ import (
 // argocd-vault-plugin on the same app. Each case runs the programs in turn,
 // $VAULTCMP_BENCH_RUNS times (default 7), and the table shows medians.
 // With $VAULTCMP_BENCH_PROFILE set to a directory, vaultcmp writes a CPU and
-// a heap profile of its last run of each case there (go tool pprof).
+// a heap profile of its last run of each case there (go tool pprof). With
+// $VAULTCMP_BENCH_BIN, that vaultcmp binary is measured instead of the one
+// built from this tree (to compare with an earlier build in the same way).
 
 const (
 	envBenchRuns    = "VAULTCMP_BENCH_RUNS"
 	envBenchAVP     = "VAULTCMP_BENCH_AVP"
 	envBenchProfile = "VAULTCMP_BENCH_PROFILE"
+	envBenchBin     = "VAULTCMP_BENCH_BIN"
 	benchConc       = 16
 )
 
@@ -60,6 +63,10 @@ func BenchmarkRender(b *testing.B) {
 	}
 	avp := os.Getenv(envBenchAVP)
 	profDir := os.Getenv(envBenchProfile)
+	bin := vaultcmp
+	if v := os.Getenv(envBenchBin); v != "" {
+		bin = v
+	}
 	ctx := b.Context()
 	roleID, secretID := setupAppRole(ctx, b)
 	kv := vaultSrv.Client.KVv2("secret")
@@ -106,7 +113,7 @@ func BenchmarkRender(b *testing.B) {
 				env = append(env, "VAULTCMP_CPUPROFILE="+filepath.Join(profDir, slug+".cpu.pprof"),
 					"VAULTCMP_MEMPROFILE="+filepath.Join(profDir, slug+".heap.pprof"))
 			}
-			vc = append(vc, runMeasured(b, audit, vaultcmp, c.args(dir), env))
+			vc = append(vc, runMeasured(b, audit, bin, c.args(dir), env))
 			fargs := []string{"-concurrency", fmt.Sprint(benchConc)}
 			if c.objects > 0 {
 				fargs = append(append(fargs, "-addr", vaultSrv.Addr, "-role-id", roleID), paths...)
