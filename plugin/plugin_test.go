@@ -80,7 +80,11 @@ func TestHMACKey(t *testing.T) {
 // writeCounter is a stdout that records every Write.
 type writeCounter struct{ writes, bytes int }
 
-func (w *writeCounter) Write(p []byte) (int, error) { w.writes++; w.bytes += len(p); return len(p), nil }
+func (w *writeCounter) Write(p []byte) (int, error) {
+	w.writes++
+	w.bytes += len(p)
+	return len(p), nil
+}
 
 func TestNothingPrintedOnLateFailure(t *testing.T) {
 	// Enough documents to fill the stdout buffer several times: an output
