@@ -20,8 +20,8 @@ deps: ## Install the Debian packages the tests need (if missing)
 	@hack/deps.sh
 
 .PHONY: build
-build: ## Build bin/vaultcmp
-	$(GO) build -o $(BIN)/vaultcmp .
+build: ## Build bin/vaultcmp (static, as the sidecar image: without cgo, kustomize's Go-plugin loader would make it a dynamic binary, slower to start)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/vaultcmp .
 
 .PHONY: parts
 parts: ## Build the real parts (Vault, etcd, kube-apiserver, kube-controller-manager, Argo CD 2.14 and 3.6) for the e2e tests, cached
@@ -79,10 +79,21 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 2m); seeds in testdata/fuzz
 .PHONY: test
 test: deps fmt vet lint verify test-unit fuzz-short test-e2e ## Every test (what .ci/run runs)
 
+# The render benchmark's repetitions (medians), and an argocd-vault-plugin
+# binary to run side by side (optional; the benchmark builds nothing else).
+BENCH_RUNS ?= 7
+VAULTCMP_BENCH_AVP ?=
+
 .PHONY: bench
-bench: deps parts ## Benchmarks against the real Vault and Argo CD 3.6 (fleet hard refresh of 100 apps)
+bench: deps parts ## The render table against the real Vault (1,000/100, 10,000/1,000, process start; floor and AVP side by side: BENCH_RUNS, VAULTCMP_BENCH_AVP), then a hard refresh of 100 Argo CD 3.6 apps
+	cd $(E2E) && VAULTCMP_BENCH_RUNS=$(BENCH_RUNS) VAULTCMP_BENCH_AVP=$(VAULTCMP_BENCH_AVP) \
+		$(GO) test -count=1 -run '^$$' -bench '^BenchmarkRender$$' -benchtime 1x -timeout $(E2E_TIMEOUT) .
+	cd $(E2E) && $(GO) test -count=1 -run '^$$' -bench '^BenchmarkArgoCDFleetHardRefresh$$' -benchtime 1x -timeout $(E2E_TIMEOUT) .
+
+.PHONY: bench-more
+bench-more: deps parts ## The other benchmarks: renderer and vault in-process, generate through Argo CD's repo-server code, the companion's leases
 	$(GO) test -run '^$$' -bench . -benchmem ./renderer/... ./vault/...
-	cd $(E2E) && $(GO) test -count=1 -run '^$$' -bench . -benchtime 5x -timeout $(E2E_TIMEOUT) .
+	cd $(E2E) && $(GO) test -count=1 -run '^$$' -bench '^Benchmark(ArgoGenerate|Companion|Lifecycle)' -benchtime 5x -timeout $(E2E_TIMEOUT) .
 
 .PHONY: clean
 clean: ## Remove build output

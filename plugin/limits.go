@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
 
 	"github.com/spf13/cobra"
@@ -83,17 +82,4 @@ func orNoLimit(n int64) int64 {
 		return -1
 	}
 	return n
-}
-
-// limitedBuffer is the output, refused past max bytes (0: no limit).
-type limitedBuffer struct {
-	bytes.Buffer
-	max int64
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if b.max > 0 && int64(b.Len()+len(p)) > b.max {
-		return 0, limits.Exceeded(limits.OutputSize, b.max, "the output")
-	}
-	return b.Buffer.Write(p)
 }

@@ -2,8 +2,10 @@ package plugin
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -73,4 +75,52 @@ func TestHMACKey(t *testing.T) {
 	k, err = loadHMACKey(env, f)
 	require.NoError(t, err)
 	assert.Equal(t, "from-env", string(k))
+}
+
+// writeCounter is a stdout that records every Write.
+type writeCounter struct{ writes, bytes int }
+
+func (w *writeCounter) Write(p []byte) (int, error) {
+	w.writes++
+	w.bytes += len(p)
+	return len(p), nil
+}
+
+func TestNothingPrintedOnLateFailure(t *testing.T) {
+	// Enough documents to fill the stdout buffer several times: an output
+	// one byte over the limit fails only at its last document.
+	dir := t.TempDir()
+	var app strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&app, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm%04d}\ndata: {k: value-%04d}\n", i, i)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(app.String()), 0o644))
+	env, out, errb := testEnv(map[string]string{EnvHMACKey: "k"})
+	require.Equal(t, ExitOK, Run(t.Context(), []string{"render", dir}, env), errb.String())
+	full := out.Len()
+	require.Greater(t, full, 4*(64<<10), "the output spans several buffered writes")
+
+	for _, tc := range []struct {
+		name  string
+		limit int
+		code  int
+	}{
+		{"one byte over the limit", full - 1, ExitProblems},
+		{"at the limit", full, ExitOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, _, errb := testEnv(map[string]string{EnvHMACKey: "k"})
+			var stdout writeCounter
+			env.Stdout = &stdout
+			code := Run(t.Context(), []string{"render", fmt.Sprintf("--max-output-size=%d", tc.limit), dir}, env)
+			assert.Equal(t, tc.code, code, errb.String())
+			if tc.code != ExitOK {
+				assert.Zero(t, stdout.writes, "nothing on stdout")
+				assert.Contains(t, errb.String(), "the output is larger than the limit")
+				return
+			}
+			assert.Equal(t, full, stdout.bytes)
+			assert.Less(t, stdout.writes, 5000/10, "stdout is written through a buffer, not once per document")
+		})
+	}
 }

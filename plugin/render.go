@@ -1,9 +1,11 @@
 package plugin
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"time"
 
@@ -170,18 +172,28 @@ func runApp(cmd *cobra.Command, env Env, a appRun) error {
 	return interruptible(ctx, func(c *committer) error { return renderApp(ctx, env, a, lim, c) })
 }
 
+// writeOutput streams the encoded output to stdout through a buffer.
+func writeOutput(stdout io.Writer, out *renderer.Output) error {
+	bw := bufio.NewWriterSize(stdout, 64<<10)
+	if _, err := out.WriteTo(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing the output: %w", err)
+	}
+	return nil
+}
+
 func renderApp(ctx context.Context, env Env, a appRun, lim limits.Limits, c *committer) error {
 	log, err := newLogger(env, a.flags.logLevel, a.flags.logFormat)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
-	if p := env.get("VAULTCMP_CPUPROFILE"); p != "" { // for developers: go tool pprof
-		stop, err := startCPUProfile(p)
-		if err != nil {
-			return &exitError{code: ExitUsage, err: err}
-		}
-		defer stop()
+	stopProfiles, err := startProfiles(env)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
 	}
+	defer stopProfiles()
 	start := time.Now()
 	a.source.limits = lim
 	objs, err := a.source.load(ctx, a.dir, a.opts.Namespace)
@@ -225,9 +237,12 @@ func renderApp(ctx context.Context, env Env, a appRun, lim limits.Limits, c *com
 		log.Warn().Msg(w)
 	}
 	t0 := time.Now()
-	out := limitedBuffer{max: lim.OutputSize}
-	if err := res.WriteYAML(&out); err != nil {
+	out, err := res.Encode() // the whole output, before anything is printed
+	if err != nil {
 		return &exitError{code: ExitProblems, err: err}
+	}
+	if lim.OutputSize > 0 && out.Len() > lim.OutputSize {
+		return &exitError{code: ExitProblems, err: limits.Exceeded(limits.OutputSize, lim.OutputSize, "the output")}
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -236,10 +251,10 @@ func renderApp(ctx context.Context, env Env, a appRun, lim limits.Limits, c *com
 	if !c.commit() {
 		return &exitError{code: ExitProblems, err: interruptedError(ctx)}
 	}
-	_, err = env.Stdout.Write(out.Bytes())
+	err = writeOutput(env.Stdout, out)
 	c.done()
 	if err != nil {
-		return &exitError{code: ExitProblems, err: fmt.Errorf("writing the output: %w", err)}
+		return &exitError{code: ExitProblems, err: err}
 	}
 	summary(log.Info()).Int("secrets", res.Stats.StaticSecrets).Int("in_cluster", res.Stats.InCluster).
 		Int("output", res.Stats.Output).Msg("rendered")

@@ -5,21 +5,49 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // WriteYAML writes objs as a multi-document YAML stream. Keys are sorted, so
 // the same objects always give the same bytes. Objects are encoded
-// concurrently.
+// concurrently, all of them before anything is written.
 func WriteYAML(w io.Writer, objs []map[string]any) error {
-	return writeYAML(w, objs, nil)
+	out, err := encodeOutput(objs, nil)
+	if err != nil {
+		return err
+	}
+	_, err = out.WriteTo(w)
+	return err
 }
 
-// writeYAML is WriteYAML with some objects encoded already (encoded[i]
-// non-nil).
-func writeYAML(w io.Writer, objs []map[string]any, encoded [][]byte) error {
+// Output is a rendered app as YAML documents, encoded and held until it is
+// written. It owns the output's fast path, and keeps it to three rules:
+//
+//   - fail closed: every document is encoded before a byte is written, so an
+//     object that does not encode (or an output over the limit, which the
+//     caller checks with Len) leaves the writer untouched;
+//   - one copy: the documents are the only copy of the output; WriteTo
+//     streams them to the writer (stdout through a bufio.Writer) instead of
+//     joining them into one buffer first;
+//   - no idle CPU: Render encodes most documents while Vault reads are in
+//     flight (Secrets as they are built, the objects no rollout annotation
+//     can touch); Encode does the rest concurrently.
+type Output struct {
+	docs [][]byte // one YAML document each, with its leading "---"
+	size int64
+}
+
+// Encode encodes the whole output, or fails with nothing encoded.
+func (r *Result) Encode() (*Output, error) {
+	return encodeOutput(r.Objects, r.encoded)
+}
+
+// encodeOutput encodes objs, taking encoded[i] where it is non-nil.
+func encodeOutput(objs []map[string]any, encoded [][]byte) (*Output, error) {
 	docs := make([][]byte, len(objs))
 	errs := make([]error, len(objs))
 	parallel(len(objs), func(i int) {
@@ -32,19 +60,47 @@ func writeYAML(w io.Writer, objs []map[string]any, encoded [][]byte) error {
 			errs[i] = fmt.Errorf("encoding object %d: %w", i, errs[i])
 		}
 	})
-	var all bytes.Buffer
+	out := &Output{docs: docs}
 	for i := range docs {
 		if errs[i] != nil {
-			return errs[i]
+			return nil, errs[i]
 		}
-		all.Write(docs[i])
+		out.size += int64(len(docs[i]))
 	}
-	_, err := w.Write(all.Bytes())
-	return err
+	return out, nil
+}
+
+// Len is the size of the output in bytes.
+func (o *Output) Len() int64 { return o.size }
+
+// WriteTo writes the documents in order. Give it a buffered writer: it
+// makes one Write per document.
+func (o *Output) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for _, d := range o.docs {
+		m, err := w.Write(d)
+		n += int64(m)
+		if err != nil {
+			return n, fmt.Errorf("writing the output: %w", err)
+		}
+	}
+	return n, nil
 }
 
 // encodeObject is one YAML document, with its leading "---".
 func encodeObject(obj map[string]any) ([]byte, error) {
+	if data, ok := secretData(obj); ok {
+		var b bytes.Buffer
+		b.WriteString("---\n")
+		if writePlainSecret(&b, obj, data) {
+			return b.Bytes(), nil
+		}
+	}
+	return encodeYAMLv3(obj)
+}
+
+// encodeYAMLv3 is encodeObject with yaml.v3.
+func encodeYAMLv3(obj map[string]any) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("---\n")
 	data, fast := secretData(obj)
@@ -77,7 +133,78 @@ func encodeObject(obj map[string]any) ([]byte, error) {
 	// `data` sorts right after `apiVersion`, the first line.
 	first, after, _ := bytes.Cut(body.Bytes(), []byte("\n"))
 	b.Write(first)
-	b.WriteString("\ndata:\n")
+	b.WriteByte('\n')
+	writeSecretData(&b, data)
+	b.Write(after)
+	return b.Bytes(), nil
+}
+
+// writePlainSecret writes a Secret as encodeObject's yaml.v3 path does,
+// byte for byte, without yaml.v3, when it is what Render builds: maps of
+// strings that yaml.v3 writes plain (see plainScalar). Most of a render's
+// output is such Secrets, and yaml.v3 spent a third of a 10,000-Secret
+// render's CPU on them (an encoder, its buffers and reflection per
+// document). Anything else (an empty map, a list, a number, a string yaml.v3
+// would quote) returns false with b in any state: the caller uses yaml.v3.
+// TestPlainSecretIsYAMLv3 holds it to yaml.v3's output.
+func writePlainSecret(b *bytes.Buffer, obj map[string]any, data map[string]string) bool {
+	keys := yamlSortedKeys(obj)
+	// As on the yaml.v3 path: `data` right after the first line, apiVersion.
+	if len(keys) == 0 || keys[0] != "apiVersion" {
+		return false
+	}
+	for i, k := range keys {
+		if k == "data" {
+			continue
+		}
+		if !writePlainEntry(b, k, obj[k], 0) {
+			return false
+		}
+		if i == 0 {
+			writeSecretData(b, data)
+		}
+	}
+	return true
+}
+
+// writePlainEntry writes `key: value` at indent, value a plain string or a
+// non-empty map of them (recursively).
+func writePlainEntry(b *bytes.Buffer, k string, v any, indent int) bool {
+	if !plainScalar(k) {
+		return false
+	}
+	for range indent {
+		b.WriteByte(' ')
+	}
+	b.WriteString(k)
+	switch v := v.(type) {
+	case string:
+		if !plainScalar(v) {
+			return false
+		}
+		b.WriteString(": ")
+		b.WriteString(v)
+		b.WriteByte('\n')
+	case map[string]any:
+		if len(v) == 0 {
+			return false // yaml.v3 writes {}
+		}
+		b.WriteString(":\n")
+		for _, ck := range yamlSortedKeys(v) {
+			if !writePlainEntry(b, ck, v[ck], indent+2) {
+				return false
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// writeSecretData writes `data`, values double-quoted (JSON quoting is valid
+// YAML), keys in byte order: what encodeObject has always written.
+func writeSecretData(b *bytes.Buffer, data map[string]string) {
+	b.WriteString("data:\n")
 	for _, k := range sortedKeys(data) {
 		b.WriteString("  ")
 		if plainKey(k) {
@@ -89,8 +216,88 @@ func encodeObject(obj map[string]any) ([]byte, error) {
 		b.Write(quoteJSON(data[k]))
 		b.WriteByte('\n')
 	}
-	b.Write(after)
-	return b.Bytes(), nil
+}
+
+// plainScalar tells whether yaml.v3 writes s (a key or a value) as a plain
+// scalar: plainKey's rules, and "/" (annotation keys, owner references).
+// Strings starting with a digit are left to yaml.v3 (numbers, dates, base
+// 60), and long ones too (line folding).
+func plainScalar(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	if strings.IndexByte(s, '/') < 0 {
+		return plainKey(s)
+	}
+	return plainKey(strings.ReplaceAll(s, "/", "_"))
+}
+
+// yamlSortedKeys orders a map's keys as yaml.v3 does (its keyList.Less for
+// strings: runs of digits compare as numbers, letters before other runes in
+// some places); Render's maps have string keys only.
+func yamlSortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		switch {
+		case yamlKeyLess(a, b):
+			return -1
+		case yamlKeyLess(b, a):
+			return 1
+		}
+		return 0
+	})
+	return keys
+}
+
+// yamlKeyLess is yaml.v3's keyList.Less (sorter.go) for two strings.
+func yamlKeyLess(a, b string) bool {
+	ar, br := []rune(a), []rune(b)
+	digits := false
+	for i := 0; i < len(ar) && i < len(br); i++ {
+		if ar[i] == br[i] {
+			digits = unicode.IsDigit(ar[i])
+			continue
+		}
+		al := unicode.IsLetter(ar[i])
+		bl := unicode.IsLetter(br[i])
+		if al && bl {
+			return ar[i] < br[i]
+		}
+		if al || bl {
+			if digits {
+				return al
+			}
+			return bl
+		}
+		var ai, bi int
+		var an, bn int64
+		if ar[i] == '0' || br[i] == '0' {
+			for j := i - 1; j >= 0 && unicode.IsDigit(ar[j]); j-- {
+				if ar[j] != '0' {
+					an = 1
+					bn = 1
+					break
+				}
+			}
+		}
+		for ai = i; ai < len(ar) && unicode.IsDigit(ar[ai]); ai++ {
+			an = an*10 + int64(ar[ai]-'0')
+		}
+		for bi = i; bi < len(br) && unicode.IsDigit(br[bi]); bi++ {
+			bn = bn*10 + int64(br[bi]-'0')
+		}
+		if an != bn {
+			return an < bn
+		}
+		if ai != bi {
+			return ai < bi
+		}
+		return ar[i] < br[i]
+	}
+	return len(ar) < len(br)
 }
 
 // secretData returns a v1 Secret's data when every value is a string.

@@ -90,9 +90,14 @@ func (r *Result) add(obj map[string]any, encoded []byte, from *Object) {
 }
 
 // WriteYAML writes the output as a multi-document YAML stream, the same
-// bytes as the package's WriteYAML of r.Objects.
+// bytes as the package's WriteYAML of r.Objects (see Encode and Output).
 func (r *Result) WriteYAML(w io.Writer) error {
-	return writeYAML(w, r.Objects, r.encoded)
+	out, err := r.Encode()
+	if err != nil {
+		return err
+	}
+	_, err = out.WriteTo(w)
+	return err
 }
 
 // Stats summarises a render.
@@ -370,29 +375,25 @@ func preEncode(dec *decoded) [][]byte {
 	return pre
 }
 
-// fetchStep reads every online job's secret, concurrently; the Vault
-// session bounds the requests.
+// fetchStep reads every online job's secret on a bounded pool of workers
+// (jobWorkers); the Vault session bounds the requests.
 func fetchStep(ctx context.Context, v vault.Reader, jobs []*job) {
-	var wg sync.WaitGroup
-	for _, j := range jobs {
-		if !j.offline {
-			wg.Go(func() { j.fetch(ctx, v) })
+	parallelN(len(jobs), jobWorkers, func(i int) {
+		if !jobs[i].offline {
+			jobs[i].fetch(ctx, v)
 		}
-	}
-	wg.Wait()
+	})
 }
 
 // transformStep builds the Secret of every job that has its data,
 // concurrently: from its read, or placeholders offline.
 func transformStep(ctx context.Context, jobs []*job, bounds transform.Bounds) {
 	builds := &buildCache{m: map[string]*buildResult{}, bounds: bounds}
-	var wg sync.WaitGroup
-	for _, j := range jobs {
-		if j.err == nil {
-			wg.Go(func() { j.transform(ctx, builds) })
+	parallelN(len(jobs), jobWorkers, func(i int) {
+		if jobs[i].err == nil {
+			jobs[i].transform(ctx, builds)
 		}
-	}
-	wg.Wait()
+	})
 }
 
 // emitStep builds the output in input order: each inline VaultStaticSecret's

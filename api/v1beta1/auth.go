@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -265,17 +266,19 @@ const (
 	globalNamespacePattern = `^([a-z0-9-]{1,63})$`
 )
 
+// Compiled on first use: {1,253} makes a large program, and every process
+// (vaultcmp version, discover) would pay for it at start.
 var (
-	globalNameRE      = regexp.MustCompile(globalNamePattern)
-	globalNamespaceRE = regexp.MustCompile(globalNamespacePattern)
+	globalNameRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(globalNamePattern) })
+	globalNamespaceRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(globalNamespacePattern) })
 )
 
 func (g *VaultAuthGlobalRef) validate(p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if g.Name != "" && !globalNameRE.MatchString(g.Name) {
+	if g.Name != "" && !globalNameRE().MatchString(g.Name) {
 		errs = append(errs, field.Invalid(p.Child("name"), g.Name, "must match "+globalNamePattern))
 	}
-	if g.Namespace != "" && !globalNamespaceRE.MatchString(g.Namespace) {
+	if g.Namespace != "" && !globalNamespaceRE().MatchString(g.Namespace) {
 		errs = append(errs, field.Invalid(p.Child("namespace"), g.Namespace, "must match "+globalNamespacePattern))
 	}
 	if ms := g.MergeStrategy; ms != nil {

@@ -4,7 +4,8 @@
 //
 //	floor -addr URL -role-id ID -concurrency 16 secret/data/a secret/data/b ...
 //
-// The secret-id is read from $FLOOR_SECRET_ID.
+// The secret-id is read from $FLOOR_SECRET_ID. With no paths it does
+// nothing: the floor of a process start (a Go program linking vault/api).
 package main
 
 import (
@@ -30,6 +31,9 @@ func main() {
 }
 
 func run(addr, roleID string, conc int, paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
 	ctx := context.Background()
 	cfg := api.DefaultConfig()
 	cfg.Address = addr
