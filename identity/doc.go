@@ -2,7 +2,8 @@
 // it logs in as, in two steps that both consumers (the renderer for render
 // and generate, the companion) go through:
 //
-//   - [Resolve] is pure: it follows vaultAuthRef → VaultAuth →
+//   - [Resolve] is pure: it checks tenancy ([CheckTenant]), follows
+//     vaultAuthRef → VaultAuth →
 //     VaultConnection as VSO does ("default" objects for empty refs,
 //     allowedNamespaces), checks what vaultcmp refuses (files a manifest
 //     names, unsupported methods, a missing address) and yields a [Plan]:

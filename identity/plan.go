@@ -43,6 +43,23 @@ type Options struct {
 	CACert []byte
 	// VaultToken (VAULT_TOKEN) is used instead of every VaultAuth.
 	VaultToken string
+	// Tenancy (Argo CD apps, generate) lets only consumers of namespace
+	// Tenant resolve: an app logs in only as the service accounts and with
+	// the Secrets of its destination namespace.
+	Tenancy bool
+	Tenant  string
+}
+
+// CheckTenant refuses a consumer of namespace consumerNS when tenancy is on
+// and consumerNS is not tenant (fail closed: an empty tenant admits only
+// consumers without a namespace).
+func CheckTenant(tenancy bool, tenant, consumerNS string) *FieldError {
+	if !tenancy || consumerNS == tenant {
+		return nil
+	}
+	return &FieldError{Field: "metadata.namespace",
+		Err:  fmt.Errorf("the app's destination namespace is %q: its Vault objects must be there, to log in as its own service accounts", tenant),
+		Hint: "remove metadata.namespace or deploy the object with an app of that namespace"}
 }
 
 // SecretKey names one key of a Kubernetes Secret.
@@ -95,10 +112,13 @@ type refs struct {
 }
 
 // Resolve follows the vaultAuthRef of a consumer in namespace consumerNS to
-// its Plan (pure: lookups only). With login false (offline, or a Secret the
+// its Plan (pure: lookups only), after CheckTenant. With login false (offline, or a Secret the
 // companion fills) only the refs are checked: no credential will be
 // fetched and no address is needed.
 func Resolve(find Lookup, consumerNS, authRef string, login bool, o Options) (*Plan, *FieldError) {
+	if ferr := CheckTenant(o.Tenancy, o.Tenant, consumerNS); ferr != nil {
+		return nil, ferr
+	}
 	rs, ferr := follow(find, consumerNS, authRef, o.VaultToken)
 	if ferr != nil {
 		return nil, ferr

@@ -61,6 +61,24 @@ func TestResolve(t *testing.T) {
 			want: &Plan{Consumer: "app", Connection: vault.Connection{Address: addr}, ConnectionName: "default", Auth: k8sPlan, Login: true},
 		},
 		{
+			name:  "tenancy: a consumer outside the app's namespace, at metadata.namespace",
+			objs:  []v1beta1.Object{vaultAuth("app", "default", k8sAuth), defConn},
+			opts:  Options{Tenancy: true, Tenant: "dest"},
+			field: "metadata.namespace", err: `the app's destination namespace is "dest"`, hint: "remove metadata.namespace",
+		},
+		{
+			name:  "tenancy without a tenant: fail closed",
+			objs:  []v1beta1.Object{vaultAuth("app", "default", k8sAuth), defConn},
+			opts:  Options{Tenancy: true},
+			field: "metadata.namespace", err: `the app's destination namespace is ""`,
+		},
+		{
+			name: "tenancy: a consumer of the app's namespace",
+			objs: []v1beta1.Object{vaultAuth("app", "default", k8sAuth), defConn},
+			opts: Options{Tenancy: true, Tenant: "app"},
+			want: &Plan{Consumer: "app", Connection: vault.Connection{Address: addr}, ConnectionName: "default", Auth: k8sPlan, Login: true},
+		},
+		{
 			name:  "empty ref, no default VaultAuth, no VAULT_TOKEN",
 			objs:  []v1beta1.Object{defConn},
 			field: "spec.vaultAuthRef", err: `no vaultAuthRef and no VaultAuth "default" in namespace "app"`, hint: "VAULT_TOKEN",

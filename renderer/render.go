@@ -257,10 +257,8 @@ func (r *resolver) resolveStep(dec *decoded) (*resolved, Problems) {
 		if vo == nil {
 			continue
 		}
-		if opts.Tenancy && vo.ns != opts.Namespace && destinationName(vo.obj) != "" {
-			probs = append(probs, problem(o, "metadata.namespace",
-				fmt.Errorf("the app's destination namespace is %q: its Vault objects must be there, to log in as its own service accounts", opts.Namespace),
-				"remove metadata.namespace or deploy the object with an app of that namespace"))
+		if ferr := identity.CheckTenant(opts.Tenancy, opts.Namespace, vo.ns); ferr != nil && destinationName(vo.obj) != "" {
+			probs = append(probs, problem(o, ferr.Field, ferr.Err, ferr.Hint))
 			continue
 		}
 		// A Secret the companion fills: only its refs are checked here.

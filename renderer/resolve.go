@@ -69,6 +69,7 @@ func (r *resolver) plan(consumerNS, authRef string, login bool) (*identity.Plan,
 	o := r.opts
 	p, ferr := identity.Resolve(r.lookup, consumerNS, authRef, login, identity.Options{
 		DefaultVaultAddress: o.DefaultVaultAddress, VaultAddress: o.VaultAddress, CACert: o.CACert, VaultToken: o.VaultToken,
+		Tenancy: o.Tenancy, Tenant: o.Namespace,
 	})
 	if ferr != nil {
 		return nil, ferr
