@@ -3,12 +3,12 @@
 // and generate, the companion) go through:
 //
 //   - [Resolve] is pure: it checks tenancy ([CheckTenant]), follows
-//     vaultAuthRef → VaultAuth →
-//     VaultConnection as VSO does ("default" objects for empty refs,
-//     allowedNamespaces), checks what vaultcmp refuses (files a manifest
-//     names, unsupported methods, a missing address) and yields a [Plan]:
-//     the identity by names, no credential. Every refusal is a
-//     [*FieldError]: the consumer's field, the cause, a hint.
+//     vaultAuthRef → VaultAuth → VaultConnection as VSO does ("default"
+//     objects for empty refs, allowedNamespaces), checks what vaultcmp
+//     refuses (files a manifest names, unsupported methods, a missing
+//     address) and yields a [Plan]: the identity by names, no credential.
+//     Every refusal is a [*FieldError]: the consumer's field, the cause, a
+//     hint.
 //   - [Fetch] is the only I/O: it reads what a Plan names through a
 //     credentials.Source (the CA of caCertSecretRef, an appRole or jwt
 //     secretRef) and promises a service-account token that vault.JWTAuth
