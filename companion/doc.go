@@ -25,9 +25,11 @@
 //
 // The companion does not import the renderer. It shares with it what must
 // give the same result: the contract (package contract, and
-// contract.DataHMAC for kv-v1 state), the logins (vault.JWTAuth,
-// vault.AppRoleAuth) and the data (transform.Build), so one object gives
-// one Secret whichever consumer builds it.
+// contract.DataHMAC for kv-v1 state), the identity (identity.FromContract
+// reads the contract's plan, identity.Fetch fetches it through the
+// carrier's namespace, as generate's identityStep does), the logins
+// (vault.JWTAuth, vault.AppRoleAuth) and the data (transform.Build), so one
+// object gives one Secret whichever consumer builds it.
 //
 // # Boundaries
 //

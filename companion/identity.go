@@ -2,10 +2,7 @@ package companion
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,11 +10,13 @@ import (
 
 	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/credentials"
+	"github.com/vaultcmp/vaultcmp/identity"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
-// ErrNoAuth is a contract without a VaultAuth (rendered with VAULT_TOKEN).
-var ErrNoAuth = errors.New("the contract names no VaultAuth: the companion logs in only as the app's VaultAuth says")
+// ErrNoAuth is a contract without a VaultAuth (rendered with VAULT_TOKEN):
+// the companion logs in only as the app's VaultAuth says.
+var ErrNoAuth = identity.ErrNoAuth
 
 // nsCredentials reads what a login needs, in one namespace only: the
 // carrier's. It is the tenancy boundary. It is a credentials.Source, like
@@ -29,64 +28,19 @@ type nsCredentials struct {
 
 var _ credentials.Source = nsCredentials{}
 
-// identity builds the Vault identity of a contract in namespace ns.
+// identity is the Vault identity of a contract in namespace ns: the plan
+// the contract carries (identity.FromContract), fetched through cr by the
+// same identity.Fetch as generate's.
 func (cr nsCredentials) identity(ctx context.Context, ns string, c *contract.V1) (*vault.Identity, error) {
-	conn := vault.Connection{
-		Address:       c.Connection.Address,
-		Headers:       c.Connection.Headers,
-		TLSServerName: c.Connection.TLSServerName,
-		SkipTLSVerify: c.Connection.SkipTLSVerify,
+	p, err := identity.FromContract(ns, c)
+	if err != nil {
+		return nil, err
 	}
-	if c.Connection.Timeout != "" {
-		d, err := time.ParseDuration(c.Connection.Timeout)
-		if err != nil {
-			return nil, fmt.Errorf("connection.timeout: %w", err)
-		}
-		conn.Timeout = d
+	id, ferr := identity.Fetch(ctx, p, cr)
+	if ferr != nil {
+		return nil, ferr
 	}
-	if ref := c.Connection.CACertSecretRef; ref != "" {
-		ca, err := cr.SecretValue(ctx, ns, ref, "ca.crt")
-		if err != nil {
-			return nil, fmt.Errorf("VaultConnection caCertSecretRef: %w", err)
-		}
-		conn.CACert = ca
-	}
-	a := c.Auth
-	if a == nil {
-		return nil, ErrNoAuth
-	}
-	var auth vault.Auth
-	switch a.Method {
-	case "kubernetes", "jwt":
-		if a.SecretRef != nil {
-			b, err := cr.SecretValue(ctx, ns, a.SecretRef.Name, a.SecretRef.Key)
-			if err != nil {
-				return nil, fmt.Errorf("VaultAuth jwt.secretRef: %w", err)
-			}
-			auth = vault.JWTTokenAuth(a.Method, a.Mount, a.Role, strings.TrimSpace(string(b)))
-		} else {
-			if a.ServiceAccount == "" {
-				return nil, fmt.Errorf("VaultAuth %s: no serviceAccount", a.Method)
-			}
-			auth = vault.JWTAuth(a.Method, a.Mount, a.Role, func(ctx context.Context) (string, error) {
-				return cr.ServiceAccountToken(ctx, ns, a.ServiceAccount, a.Audiences, a.TokenSeconds)
-			})
-			auth.Subject, auth.Audiences = ns+"/"+a.ServiceAccount, a.Audiences
-		}
-	case "appRole":
-		if a.SecretRef == nil {
-			return nil, errors.New("VaultAuth appRole: the companion needs secretRef (secretIDPath names a file it does not read)")
-		}
-		b, err := cr.SecretValue(ctx, ns, a.SecretRef.Name, a.SecretRef.Key)
-		if err != nil {
-			return nil, fmt.Errorf("VaultAuth appRole.secretRef: %w", err)
-		}
-		auth = vault.AppRoleAuth(a.Mount, a.Role, strings.TrimSpace(string(b)))
-	default:
-		return nil, fmt.Errorf("VaultAuth method %q is not supported by the companion (kubernetes, jwt, appRole)", a.Method)
-	}
-	auth.Namespace, auth.Headers = a.Namespace, a.Headers
-	return &vault.Identity{Connection: conn, Auth: auth}, nil
+	return id, nil
 }
 
 // SecretValue reads one key of a Secret of namespace ns.

@@ -62,7 +62,7 @@ func TestIdentityFromContract(t *testing.T) {
 	_, err = cr.identity(t.Context(), "other", &contract.V1{Connection: conn, Auth: &contract.Auth{
 		Method: "appRole", Mount: "approle", Role: "role-id", SecretRef: &contract.SecretKeyRef{Name: "approle", Key: "id"},
 	}})
-	require.ErrorContains(t, err, "VaultAuth appRole.secretRef: reading Secret other/approle")
+	require.ErrorContains(t, err, "VaultAuth: spec.appRole.secretRef: reading Secret other/approle")
 
 	_, err = cr.identity(t.Context(), "app", &contract.V1{Connection: conn})
 	require.ErrorIs(t, err, ErrNoAuth)

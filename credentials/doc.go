@@ -5,7 +5,9 @@
 //
 // [Source] is the interface; [Env] is render's implementation (Secret keys
 // from VAULTCMP_SECRET_<NAME>_<KEY>, no service-account tokens), and
-// kube.Credentials is generate's (client-go: TokenRequest, Secret reads).
+// kube.Credentials is generate's (client-go: TokenRequest, Secret reads);
+// the companion has its own, bound to a carrier's namespace. identity.Fetch
+// is the one caller that asks a Source for what a manifest names.
 // The package imports nothing of vaultcmp, so kube implements Source without
 // importing the renderer (and with it Helm and kustomize).
 package credentials

@@ -39,22 +39,7 @@ func (r *resolver) carrierContract(vo *vaultObject, delivery string) (*contract.
 	if rerr != nil {
 		return nil, rerr
 	}
-	conn := p.conn
-	c.Connection = contract.Connection{
-		Address:       conn.Address,
-		Headers:       conn.Headers,
-		TLSServerName: conn.TLSServerName,
-		SkipTLSVerify: conn.SkipTLSVerify,
-	}
-	if conn.Timeout > 0 {
-		c.Connection.Timeout = conn.Timeout.String()
-	}
-	if auth := p.refs.auth; auth != nil {
-		if vc := p.refs.conn; vc != nil {
-			c.Connection.CACertSecretRef = vc.Spec.CACertSecretRef
-		}
-		c.Auth = contractAuth(auth)
-	}
+	c.Connection, c.Auth = p.Contract()
 	refs, rerr := r.transformations(vo.ns, t)
 	if rerr != nil {
 		return nil, rerr
@@ -67,36 +52,6 @@ func (r *resolver) carrierContract(vo *vaultObject, delivery string) (*contract.
 		c.Transformations = append(c.Transformations, contract.Transformation{Name: st.Name, Namespace: ns, Spec: st.Spec})
 	}
 	return c, nil
-}
-
-// contractAuth is a VaultAuth by names only.
-func contractAuth(va *v1beta1.VaultAuth) *contract.Auth {
-	s := va.Spec
-	a := &contract.Auth{Method: s.Method, Mount: s.Mount, Namespace: s.Namespace, Headers: s.Headers}
-	switch s.Method {
-	case v1beta1.MethodKubernetes:
-		a.Mount = mountOr(a.Mount, "kubernetes")
-		if k := s.Kubernetes; k != nil {
-			a.Role, a.ServiceAccount, a.Audiences, a.TokenSeconds = k.Role, k.ServiceAccount, k.TokenAudiences, k.ExpirationSeconds()
-		}
-	case v1beta1.MethodJWT:
-		a.Mount = mountOr(a.Mount, "jwt")
-		if j := s.JWT; j != nil {
-			a.Role, a.ServiceAccount, a.Audiences, a.TokenSeconds = j.Role, j.ServiceAccount, j.TokenAudiences, j.ExpirationSeconds()
-			if !j.SecretRef.IsZero() {
-				a.SecretRef = &contract.SecretKeyRef{Name: j.SecretRef.Name, Key: j.SecretRef.KeyOr(v1beta1.DefaultJWTSecretKey)}
-			}
-		}
-	case v1beta1.MethodAppRole:
-		a.Mount = mountOr(a.Mount, "approle")
-		if ar := s.AppRole; ar != nil {
-			a.Role = ar.RoleID
-			if !ar.SecretRef.IsZero() {
-				a.SecretRef = &contract.SecretKeyRef{Name: ar.SecretRef.Name, Key: ar.SecretRef.KeyOr(v1beta1.DefaultAppRoleSecretKey)}
-			}
-		}
-	}
-	return a
 }
 
 // carrierSecret is the carrier of a contract: a Secret of type

@@ -9,11 +9,14 @@
 //	decodeStep: Vault objects decoded strictly (api/v1beta1),
 //	  indexed; duplicates, two objects → one Secret               → decoded
 //	resolveStep (pure): tenancy; vaultAuthRef → VaultAuth →
-//	  VaultConnection → an identityPlan (allowedNamespaces, field
-//	  paths); SecretTransformation refs; template check           → resolved
-//	identityStep (I/O through credentials.Source): CA and
-//	  secretRefs read; service-account tokens minted at login     → vault.Identity per job
-//	contractStep (pure): the companion's contract per carrier     → contract.V1
+//	  VaultConnection → an identity.Plan (identity.Resolve:
+//	  allowedNamespaces, field paths); SecretTransformation refs;
+//	  template check                                              → resolved
+//	identityStep (identity.Fetch, I/O through credentials.Source):
+//	  CA and secretRefs read; service-account tokens minted at
+//	  login                                                       → vault.Identity per job
+//	contractStep (pure): the companion's contract per carrier,
+//	  its identity written by identity.Plan.Contract              → contract.V1
 //	fetchStep: Vault through a vault.Reader (one login per
 //	  identity, identical reads once)                              → vault.KVSecret per job
 //	transformStep: transform.Build (package transform, VSO's

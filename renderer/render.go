@@ -15,6 +15,7 @@ import (
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/credentials"
+	"github.com/vaultcmp/vaultcmp/identity"
 	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/transform"
 	"github.com/vaultcmp/vaultcmp/vault"
@@ -122,7 +123,7 @@ type job struct {
 	offline   bool // placeholders instead of Vault data
 	inCluster bool // delivered by the companion: a carrier, no Secret
 
-	plan *identityPlan                   // resolve
+	plan *identity.Plan                  // resolve
 	refs []*v1beta1.SecretTransformation // resolve
 	id   *vault.Identity                 // identity
 	read *vault.KVSecret                 // fetch
@@ -261,17 +262,15 @@ func (r *resolver) resolveStep(dec *decoded) (*resolved, Problems) {
 		if vo == nil {
 			continue
 		}
-		if opts.Tenancy && vo.ns != opts.Namespace && destinationName(vo.obj) != "" {
-			probs = append(probs, problem(o, "metadata.namespace",
-				fmt.Errorf("the app's destination namespace is %q: its Vault objects must be there, to log in as its own service accounts", opts.Namespace),
-				"remove metadata.namespace or deploy the object with an app of that namespace"))
+		if ferr := identity.CheckTenant(opts.Tenancy, opts.Namespace, vo.ns); ferr != nil && destinationName(vo.obj) != "" {
+			probs = append(probs, problem(o, ferr.Field, ferr.Err, ferr.Hint))
 			continue
 		}
 		// A Secret the companion fills: only its refs are checked here.
 		companion := func(authRef string) {
 			res.inCluster[o] = true
 			if _, rerr := r.plan(vo.ns, authRef, false); rerr != nil {
-				probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
+				probs = append(probs, problem(o, rerr.Field, rerr.Err, rerr.Hint))
 			}
 		}
 		switch obj := vo.obj.(type) {
@@ -298,11 +297,11 @@ func (r *resolver) resolveStep(dec *decoded) (*resolved, Problems) {
 func (r *resolver) resolveJob(j *job) *Problem {
 	p, rerr := r.plan(j.vo.ns, j.vss.Spec.VaultAuthRef, !j.offline)
 	if rerr != nil {
-		return problem(j.vo.src, rerr.field, rerr.err, rerr.hint)
+		return problem(j.vo.src, rerr.Field, rerr.Err, rerr.Hint)
 	}
 	refs, rerr := r.transformations(j.vo.ns, j.vss.Spec.Destination.Transformation)
 	if rerr != nil {
-		return problem(j.vo.src, rerr.field, rerr.err, rerr.hint)
+		return problem(j.vo.src, rerr.Field, rerr.Err, rerr.Hint)
 	}
 	if err := transform.CheckFor(transform.Resolved{Spec: j.vss.Spec.Destination.Transformation, Refs: refs}, j.vo.ns, j.vss.Name); err != nil {
 		return problem(j.vo.src, "spec.destination.transformation", err, "")
@@ -319,7 +318,7 @@ func (r *resolver) identityStep(ctx context.Context, jobs []*job) Problems {
 	for _, j := range jobs {
 		id, rerr := r.identity(ctx, j.plan)
 		if rerr != nil {
-			probs = append(probs, problem(j.vo.src, rerr.field, rerr.err, rerr.hint))
+			probs = append(probs, problem(j.vo.src, rerr.Field, rerr.Err, rerr.Hint))
 			continue
 		}
 		j.id = id
@@ -349,7 +348,7 @@ func (r *resolver) contractStep(dec *decoded, res *resolved) Problems {
 		}
 		c, rerr := r.carrierContract(vo, delivery)
 		if rerr != nil {
-			probs = append(probs, problem(o, rerr.field, rerr.err, rerr.hint))
+			probs = append(probs, problem(o, rerr.Field, rerr.Err, rerr.Hint))
 			continue
 		}
 		if c.Connection.Address == "" && !r.opts.Offline {
