@@ -137,9 +137,10 @@ type job struct {
 // Render turns objs into the output objects. On any problem it returns
 // Problems (all of them) and no output.
 //
-// Render takes objs over: once a Vault object is decoded, its Data keeps
-// only its identity (apiVersion, kind, metadata.name and namespace, what
-// messages name it by), so that the input of a large app is not held twice.
+// Render takes objs over: once a Vault object is decoded, its Data is
+// dropped (nil) and only its identity is kept (APIVersion, Kind, Name and
+// Namespace still answer), so that the input of a large app is not held
+// twice.
 //
 // The data flows one way through named steps, each with its typed result:
 // decodeStep (→ decoded), resolveStep (pure: → resolved), identityStep (the
@@ -234,7 +235,7 @@ func decodeStep(objs []*Object, namespace string) (*decoded, Problems) {
 		if vo == nil {
 			continue
 		}
-		o.Data = identityOf(o.Data) // decoded: the typed object is what the steps read
+		o.dropData() // decoded: the typed object is what the steps read
 		k := indexKey(vo.obj.GetKind(), vo.ns, vo.obj.GetName())
 		if prev, dup := dec.ix[k]; dup {
 			probs = append(probs, problem(o, "metadata.name", fmt.Errorf("duplicate %s: also defined in %s", vo.obj.GetKind(), prev.src.Source), "give each object a unique name"))
@@ -245,16 +246,6 @@ func decodeStep(objs []*Object, namespace string) (*decoded, Problems) {
 	}
 	probs = append(probs, checkDestinations(objs, dec.vault, namespace)...)
 	return dec, probs
-}
-
-// identityOf is the part of an object's data that names it (see
-// Object.Where), nothing else.
-func identityOf(data map[string]any) map[string]any {
-	id := map[string]any{"apiVersion": data["apiVersion"], "kind": data["kind"]}
-	if md, ok := data["metadata"].(map[string]any); ok {
-		id["metadata"] = map[string]any{"name": md["name"], "namespace": md["namespace"]}
-	}
-	return id
 }
 
 // resolved is the result of resolveStep: the VaultStaticSecrets to read,
