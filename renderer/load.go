@@ -29,6 +29,20 @@ type Object struct {
 	Source string         // file (or kustomization) the object came from, relative to the input root
 	Index  int            // document number inside Source, from 0
 	Data   map[string]any // the object; numbers are json.Number
+
+	// id replaces Data once Render has decoded a Vault object (see
+	// Render): what messages name the object by, and nothing else.
+	id *identity
+}
+
+// identity is an object's apiVersion, kind, name and namespace.
+type identity struct{ apiVersion, kind, name, namespace string }
+
+// dropData keeps only o's identity: the input of a decoded Vault object is
+// not read again, and a large app would hold it twice.
+func (o *Object) dropData() {
+	o.id = &identity{apiVersion: o.APIVersion(), kind: o.Kind(), name: o.Name(), namespace: o.Namespace()}
+	o.Data = nil
 }
 
 func (o *Object) str(path ...string) string {
@@ -45,10 +59,33 @@ func (o *Object) str(path ...string) string {
 }
 
 // APIVersion, Kind, Name and Namespace read the object's identity.
-func (o *Object) APIVersion() string { return o.str("apiVersion") }
-func (o *Object) Kind() string       { return o.str("kind") }
-func (o *Object) Name() string       { return o.str("metadata", "name") }
-func (o *Object) Namespace() string  { return o.str("metadata", "namespace") }
+func (o *Object) APIVersion() string {
+	if o.id != nil {
+		return o.id.apiVersion
+	}
+	return o.str("apiVersion")
+}
+
+func (o *Object) Kind() string {
+	if o.id != nil {
+		return o.id.kind
+	}
+	return o.str("kind")
+}
+
+func (o *Object) Name() string {
+	if o.id != nil {
+		return o.id.name
+	}
+	return o.str("metadata", "name")
+}
+
+func (o *Object) Namespace() string {
+	if o.id != nil {
+		return o.id.namespace
+	}
+	return o.str("metadata", "namespace")
+}
 
 // Where names the object for messages: "webapp/static.yaml#2 VaultStaticSecret webapp-ns/webapp-config".
 func (o *Object) Where() string {

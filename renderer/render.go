@@ -138,6 +138,11 @@ type job struct {
 // Render turns objs into the output objects. On any problem it returns
 // Problems (all of them) and no output.
 //
+// Render takes objs over: once a Vault object is decoded, its Data is
+// dropped (nil) and only its identity is kept (APIVersion, Kind, Name and
+// Namespace still answer), so that the input of a large app is not held
+// twice.
+//
 // The data flows one way through named steps, each with its typed result:
 // decodeStep (→ decoded), resolveStep (pure: → resolved), identityStep (the
 // credentials' I/O: → each job's vault.Identity), fetchStep (Vault: → each
@@ -231,6 +236,7 @@ func decodeStep(objs []*Object, namespace string) (*decoded, Problems) {
 		if vo == nil {
 			continue
 		}
+		o.dropData() // decoded: the typed object is what the steps read
 		k := indexKey(vo.obj.GetKind(), vo.ns, vo.obj.GetName())
 		if prev, dup := dec.ix[k]; dup {
 			probs = append(probs, problem(o, "metadata.name", fmt.Errorf("duplicate %s: also defined in %s", vo.obj.GetKind(), prev.src.Source), "give each object a unique name"))
@@ -535,6 +541,20 @@ func (j *job) transform(ctx context.Context, builds *buildCache) {
 	j.data, j.version = data, sec.Version
 	j.secret = staticSecret(j)
 	j.yaml, _ = encodeObject(j.secret) // on error, WriteYAML encodes again and reports it
+	// Encoded: drop what no later step reads, so that a large app does not
+	// hold every read and every Secret's data until the end.
+	j.read = nil
+	if !j.keepsData() {
+		j.data = nil
+	}
+}
+
+// keepsData tells whether a later step reads j.data: the rollout checksums
+// (addRolloutAnnotations) and a carrier's keyed HMAC of kv-v1 data
+// (staticState).
+func (j *job) keepsData() bool {
+	carrier := j.inCluster || j.vss.Spec.RefreshAfter != ""
+	return len(j.vss.Spec.RolloutRestartTargets) > 0 || (carrier && j.version == 0)
 }
 
 // checkDestinations refuses two objects that write one Secret.

@@ -227,3 +227,25 @@ func TestSeedWebappMatchesExample(t *testing.T) {
 	require.NotEmpty(t, example)
 	assert.Equal(t, example, seed, "copy examples/webapp to renderer/testdata/seed-webapp/input and run the golden test with UPDATE_GOLDEN=1")
 }
+
+// Render drops a decoded Vault object's input (Data) and keeps its
+// identity: every message still names it as before.
+func TestRenderDropsDecodedInput(t *testing.T) {
+	objs, err := Load("../examples/webapp")
+	require.NoError(t, err)
+	where := map[*Object]string{}
+	for _, o := range objs {
+		where[o] = o.Where()
+	}
+	_, err = Render(t.Context(), objs, testOptions(newMem()))
+	require.NoError(t, err)
+	vaultObjects := 0
+	for _, o := range objs {
+		assert.Equal(t, where[o], o.Where())
+		if o.Data == nil {
+			vaultObjects++
+			assert.Contains(t, o.Where(), "Vault", "only Vault objects are dropped")
+		}
+	}
+	assert.Positive(t, vaultObjects, "the example's Vault objects are dropped once decoded")
+}
