@@ -32,16 +32,16 @@ type Object struct {
 
 	// id replaces Data once Render has decoded a Vault object (see
 	// Render): what messages name the object by, and nothing else.
-	id *identity
+	id *objectID
 }
 
-// identity is an object's apiVersion, kind, name and namespace.
-type identity struct{ apiVersion, kind, name, namespace string }
+// objectID is an object's apiVersion, kind, name and namespace.
+type objectID struct{ apiVersion, kind, name, namespace string }
 
 // dropData keeps only o's identity: the input of a decoded Vault object is
 // not read again, and a large app would hold it twice.
 func (o *Object) dropData() {
-	o.id = &identity{apiVersion: o.APIVersion(), kind: o.Kind(), name: o.Name(), namespace: o.Namespace()}
+	o.id = &objectID{apiVersion: o.APIVersion(), kind: o.Kind(), name: o.Name(), namespace: o.Namespace()}
 	o.Data = nil
 }
 
