@@ -225,7 +225,9 @@ func TestAuthMethodResolution(t *testing.T) {
 			}
 			assert.Equal(t, []string{"GET /v1/secret/data/app token=" + token}, wire.reads)
 			var data map[string]any
-			for _, o := range res.Objects {
+			outObjs, err := res.Objects()
+			require.NoError(t, err)
+			for _, o := range outObjs {
 				if o["kind"] == "Secret" {
 					data, _ = o["data"].(map[string]any)
 				}

@@ -16,9 +16,14 @@ func benchApp() (string, *memVault) {
 	for i := range 1000 {
 		p := fmt.Sprintf("bench/p%03d", i%100)
 		m.kv["secret/data/"+p] = kv2(1, map[string]any{"user": "u", "password": "p", "port": 5432})
-		fmt.Fprintf(&b, "---\napiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultStaticSecret\nmetadata:\n  name: s%04d\nspec:\n  type: kv-v2\n  mount: secret\n  path: %s\n  destination:\n    name: s%04d\n    create: true\n", i, p, i)
+		b.WriteString("---\n" + benchStatic(i))
 	}
 	return b.String(), m
+}
+
+// benchStatic is benchApp's i-th VaultStaticSecret.
+func benchStatic(i int) string {
+	return fmt.Sprintf("apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultStaticSecret\nmetadata:\n  name: s%04d\nspec:\n  type: kv-v2\n  mount: secret\n  path: bench/p%03d\n  destination:\n    name: s%04d\n    create: true\n", i, i%100, i)
 }
 
 // BenchmarkPipeline measures everything but Vault: decode, plan, transform, emit.

@@ -40,5 +40,5 @@
 //	objs, _ := renderer.Load("examples/webapp")
 //	res, err := renderer.Render(ctx, objs, renderer.Options{Vault: session, HMACKey: key})
 //	if err != nil { /* err lists every problem */ }
-//	_ = renderer.WriteYAML(os.Stdout, res.Objects)
+//	_ = res.WriteYAML(os.Stdout)
 package renderer

@@ -243,19 +243,12 @@ func splitDocuments(b []byte) [][]byte {
 }
 
 func (l *Loader) decodeDocument(doc []byte, source string, i int) ([]*Object, error) {
-	var node yaml.Node
-	if err := yaml.Unmarshal(doc, &node); err != nil {
-		return nil, fmt.Errorf("%s: document %d: %w", safetext.Clean(source), i, err)
-	}
-	if err := l.checkNode(&node, source, i); err != nil {
-		return nil, err
-	}
-	if node.Kind == 0 || (node.Kind == yaml.DocumentNode && len(node.Content) == 0) {
-		return nil, nil // empty or comment-only document
-	}
-	v, err := nodeValue(&node)
-	if err != nil {
-		return nil, fmt.Errorf("%s: document %d: %w", safetext.Clean(source), i, err)
+	v, ok := readBlockYAML(doc, l.Limits.YAMLDepth)
+	if !ok {
+		var err error
+		if v, err = l.parseDocument(doc, source, i); err != nil {
+			return nil, err
+		}
 	}
 	if v == nil {
 		return nil, nil
@@ -281,6 +274,26 @@ func (l *Loader) decodeDocument(doc []byte, source string, i int) ([]*Object, er
 		return nil, fmt.Errorf("%s: document %d: not a Kubernetes object (no kind)", safetext.Clean(source), i)
 	}
 	return []*Object{{Source: source, Index: i, Data: m}}, nil
+}
+
+// parseDocument reads a document with yaml.v3, within l's limits (aliases
+// and depth): what readBlockYAML leaves, and every error.
+func (l *Loader) parseDocument(doc []byte, source string, i int) (any, error) {
+	var node yaml.Node
+	if err := yaml.Unmarshal(doc, &node); err != nil {
+		return nil, fmt.Errorf("%s: document %d: %w", safetext.Clean(source), i, err)
+	}
+	if err := l.checkNode(&node, source, i); err != nil {
+		return nil, err
+	}
+	if node.Kind == 0 {
+		return nil, nil // empty or comment-only document
+	}
+	v, err := nodeValue(&node)
+	if err != nil {
+		return nil, fmt.Errorf("%s: document %d: %w", safetext.Clean(source), i, err)
+	}
+	return v, nil
 }
 
 // nodeValue converts a YAML node to plain Go values (map[string]any, []any,
@@ -327,19 +340,26 @@ func nodeValue(n *yaml.Node) (any, error) {
 		}
 		return out, nil
 	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!str", "!!timestamp", "!!binary":
-			return n.Value, nil
-		case "!!null":
-			return nil, nil
-		}
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return nil, err
-		}
-		return v, nil
+		return scalarValue(n)
 	}
 	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+}
+
+// scalarValue is a scalar node's value: its text for strings, timestamps
+// and binary; otherwise what yaml.v3 resolves it to (nil, bool, int,
+// float64).
+func scalarValue(n *yaml.Node) (any, error) {
+	switch n.ShortTag() {
+	case "!!str", "!!timestamp", "!!binary":
+		return n.Value, nil
+	case "!!null":
+		return nil, nil
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // parallel runs f(0..n-1) on every CPU.

@@ -43,7 +43,7 @@ type Output struct {
 
 // Encode encodes the whole output, or fails with nothing encoded.
 func (r *Result) Encode() (*Output, error) {
-	return encodeOutput(r.Objects, r.encoded)
+	return encodeOutput(r.objects, r.encoded)
 }
 
 // encodeOutput encodes objs, taking encoded[i] where it is non-nil.

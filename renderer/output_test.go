@@ -58,7 +58,7 @@ func TestOutputFailsClosed(t *testing.T) {
 			assert.Contains(t, err.Error(), fmt.Sprintf("encoding object %d", len(tc.objs)-1-indexFromEnd(tc.objs, bad)))
 			assert.Zero(t, w.writes, "nothing may be written when an object fails to encode")
 
-			res := &Result{Objects: tc.objs}
+			res := &Result{objects: tc.objs}
 			out, err := res.Encode()
 			require.Error(t, err)
 			assert.Nil(t, out)
@@ -85,7 +85,7 @@ func TestOutputStreamsTheSameBytes(t *testing.T) {
 		pre[i], err = encodeObject(objs[i])
 		require.NoError(t, err)
 	}
-	res := &Result{Objects: objs, encoded: pre}
+	res := &Result{objects: objs, encoded: pre}
 	out, err := res.Encode()
 	require.NoError(t, err)
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
@@ -76,22 +77,41 @@ func (o *Options) delivery(obj *v1beta1.VaultStaticSecret) string {
 
 // Result is a successful render.
 type Result struct {
-	Objects  []map[string]any // the output, in input order
-	Warnings []string         // things the user should know; never secret
+	Warnings []string // things the user should know; never secret
 	Stats    Stats
 
-	encoded [][]byte  // Objects[i] as a YAML document, when encoded already
-	from    []*Object // the input object Objects[i] comes from
+	// The output, in input order: objects[i] is nil where only its YAML
+	// document encoded[i] is kept (a Secret from Vault, checked as it was
+	// built: a large app's Secrets are held once, as the output's bytes).
+	objects []map[string]any
+	encoded [][]byte  // objects[i] as a YAML document, when encoded already
+	from    []*Object // the input object objects[i] comes from
 }
 
 func (r *Result) add(obj map[string]any, encoded []byte, from *Object) {
-	r.Objects = append(r.Objects, obj)
+	r.objects = append(r.objects, obj)
 	r.encoded = append(r.encoded, encoded)
 	r.from = append(r.from, from)
 }
 
+// Objects is the output as objects, in input order. The Secrets the render
+// kept only as YAML are decoded again: Encode and WriteYAML are the way to
+// write the output.
+func (r *Result) Objects() ([]map[string]any, error) {
+	objs := make([]map[string]any, len(r.objects))
+	for i, obj := range r.objects {
+		if obj == nil {
+			if err := yaml.Unmarshal(r.encoded[i], &obj); err != nil {
+				return nil, fmt.Errorf("decoding output object %d: %w", i, err)
+			}
+		}
+		objs[i] = obj
+	}
+	return objs, nil
+}
+
 // WriteYAML writes the output as a multi-document YAML stream, the same
-// bytes as the package's WriteYAML of r.Objects (see Encode and Output).
+// bytes as the package's WriteYAML of r.Objects() (see Encode and Output).
 func (r *Result) WriteYAML(w io.Writer) error {
 	out, err := r.Encode()
 	if err != nil {
@@ -201,7 +221,7 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 		return nil, err
 	}
 	stats.StaticSecrets, stats.InCluster = out.Stats.StaticSecrets, out.Stats.InCluster
-	stats.Output = len(out.Objects)
+	stats.Output = len(out.objects)
 	stats.Emit = time.Since(t0)
 	out.Stats = stats
 	return out, nil
@@ -434,7 +454,7 @@ func emitStep(dec *decoded, res *resolved, pre [][]byte, opts *Options) (*Result
 			out.add(carrier, nil, o)
 		}
 	}
-	w, err := addRolloutAnnotations(out.Objects, res.jobs, opts.Namespace, opts.HMACKey)
+	w, err := addRolloutAnnotations(out.objects, res.jobs, opts.Namespace, opts.HMACKey)
 	if err != nil {
 		return nil, err
 	}
@@ -542,7 +562,11 @@ func (j *job) transform(ctx context.Context, builds *buildCache) {
 	j.secret = staticSecret(j)
 	j.yaml, _ = encodeObject(j.secret) // on error, WriteYAML encodes again and reports it
 	// Encoded: drop what no later step reads, so that a large app does not
-	// hold every read and every Secret's data until the end.
+	// hold every read, every Secret's data and every Secret twice until the
+	// end. A Secret with a problem is kept for checkOutput to report.
+	if j.yaml != nil && len(checkObject(j.secret)) == 0 {
+		j.secret = nil
+	}
 	j.read = nil
 	if !j.keepsData() {
 		j.data = nil

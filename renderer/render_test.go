@@ -75,7 +75,9 @@ func TestGolden(t *testing.T) {
 			require.NoError(t, err)
 			var got, again bytes.Buffer
 			require.NoError(t, res.WriteYAML(&got))
-			require.NoError(t, WriteYAML(&again, res.Objects))
+			outObjs, err := res.Objects()
+			require.NoError(t, err)
+			require.NoError(t, WriteYAML(&again, outObjs))
 			require.Equal(t, got.String(), again.String(), "pre-encoded and encoded output differ")
 			for _, w := range res.Warnings {
 				fmt.Fprintf(&got, "# warning: %s\n", w)
@@ -99,7 +101,7 @@ func TestDeterministic(t *testing.T) {
 		res, err := Render(t.Context(), objs, testOptions(newMem()))
 		require.NoError(t, err)
 		var b bytes.Buffer
-		require.NoError(t, WriteYAML(&b, res.Objects))
+		require.NoError(t, res.WriteYAML(&b))
 		if i == 0 {
 			first = b.String()
 			continue
@@ -132,8 +134,10 @@ func TestIdenticalReadsShareOneSession(t *testing.T) {
 	st := s.Stats()
 	assert.Equal(t, int64(1), st.Reads)
 	assert.Equal(t, int64(2), st.CacheHits)
-	require.Len(t, res.Objects, 3)
-	for _, o := range res.Objects {
+	outObjs, err := res.Objects()
+	require.NoError(t, err)
+	require.Len(t, outObjs, 3)
+	for _, o := range outObjs {
 		assert.Equal(t, map[string]any{
 			"_raw": base64.StdEncoding.EncodeToString([]byte(`{"data":{"user":"alice"},"metadata":{"version":1}}`)),
 			"user": base64.StdEncoding.EncodeToString([]byte("alice")),

@@ -27,7 +27,10 @@ var kindRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
 // the key, never a value.
 func checkOutput(res *Result) Problems {
 	var probs Problems
-	for i, obj := range res.Objects {
+	for i, obj := range res.objects {
+		if obj == nil {
+			continue // a Secret checked as it was built (job.transform)
+		}
 		var from *Object
 		if i < len(res.from) {
 			from = res.from[i]
@@ -172,8 +175,8 @@ func checkSecret(obj map[string]any) []*Problem {
 func interrupted(ctx context.Context, jobs []*job) error {
 	var waiting []string
 	for _, j := range jobs {
-		if j.secret != nil {
-			continue
+		if j.secret != nil || j.yaml != nil {
+			continue // rendered
 		}
 		if j.err == nil || errors.Is(j.err, context.DeadlineExceeded) || errors.Is(j.err, context.Canceled) {
 			waiting = append(waiting, j.vo.src.Where())
