@@ -309,7 +309,8 @@ func (r *blockReader) scalar(text []byte, depth int) (any, bool) {
 	if bytes.Contains(text, []byte(": ")) || text[len(text)-1] == ':' || string(text) == "<<" {
 		return nil, false
 	}
-	v, err := scalarValue(&yaml.Node{Kind: yaml.ScalarNode, Value: string(text)})
+	n := yaml.Node{Kind: yaml.ScalarNode, Value: string(text)}
+	v, err := scalarValue(&n)
 	return v, err == nil
 }
 

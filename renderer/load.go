@@ -356,7 +356,8 @@ func scalarValue(n *yaml.Node) (any, error) {
 		return nil, nil
 	}
 	var v any
-	if err := n.Decode(&v); err != nil {
+	c := *n // Decode keeps its node: a copy lets readBlockYAML's stay on the stack
+	if err := c.Decode(&v); err != nil {
 		return nil, err
 	}
 	return v, nil
