@@ -285,3 +285,32 @@ func FuzzDecodeValue(f *testing.F) {
 }
 
 func reflectTypeOf(o Object) reflect.Type { return reflect.TypeOf(o).Elem() }
+
+// BenchmarkDecodeValue compares the renderer's old path (json.Marshal, then
+// Decode) with DecodeValue on a typical VaultStaticSecret.
+func BenchmarkDecodeValue(b *testing.B) {
+	y, err := os.ReadFile(filepath.Join("testdata", "seed", "04-vaultstaticsecret.yaml"))
+	require.NoError(b, err)
+	v, ok := yamlToValue(y)
+	require.True(b, ok)
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			raw, err := json.Marshal(v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := Decode(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("value", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeValue(v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
