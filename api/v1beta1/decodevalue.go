@@ -111,18 +111,26 @@ var (
 	nullJSON            = []byte("null")
 )
 
-// decoders caches one immutable *valueDecoder per type.
+// decoders caches one *valueDecoder per type while it is built (under
+// decodersMu); built holds finished ones, immutable and read without the
+// lock by the renderer's concurrent decodes.
 var (
 	decodersMu sync.Mutex
 	decoders   = map[reflect.Type]*valueDecoder{}
+	built      sync.Map // reflect.Type → *valueDecoder
 )
 
 // decoderFor returns the decoder of t, building it (and those of the types it
 // contains) on first use.
 func decoderFor(t reflect.Type) *valueDecoder {
+	if d, ok := built.Load(t); ok {
+		return d.(*valueDecoder) //nolint:forcetypeassert // only *valueDecoder is stored
+	}
 	decodersMu.Lock()
 	defer decodersMu.Unlock()
-	return buildDecoder(t)
+	d := buildDecoder(t)
+	built.Store(t, d)
+	return d
 }
 
 // buildDecoder needs decodersMu. A decoder is cached before its elements are

@@ -305,6 +305,14 @@ func BenchmarkDecodeValue(b *testing.B) {
 			}
 		}
 	})
+	b.Run("value-decode-only", func(b *testing.B) { // without Validate
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := decodeValueFast(v); !ok {
+				b.Fatal("fell back to JSON")
+			}
+		}
+	})
 	b.Run("value", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
