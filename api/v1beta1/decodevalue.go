@@ -149,6 +149,7 @@ func buildDecoder(t reflect.Type) *valueDecoder {
 		}
 	case !isPointer && reflect.PointerTo(t).Implements(textUnmarshalerType),
 		isPointer && t.Name() != "":
+		// unsupported: left to JSON
 	default:
 		switch t.Kind() {
 		case reflect.String:
