@@ -61,7 +61,7 @@ test-e2e: parts ## End-to-end tests against real parts on 127.0.0.1 (Argo CD 3.6
 	cd $(E2E) && VAULTCMP_E2E_ARGOCD=2.14 $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -run '$(ARGO214_SMOKE)' .
 
 # Go native fuzz targets: package and name.
-FUZZ_TARGETS := ./api/v1beta1:FuzzDecode ./renderer:FuzzLoad ./renderer:FuzzBlockYAML ./transform:FuzzTemplate
+FUZZ_TARGETS := ./api/v1beta1:FuzzDecode ./api/v1beta1:FuzzDecodeValue ./renderer:FuzzLoad ./renderer:FuzzBlockYAML ./transform:FuzzTemplate
 FUZZTIME ?= 2m
 
 .PHONY: fuzz-short

@@ -2,7 +2,6 @@ package renderer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -465,13 +464,10 @@ func emitStep(dec *decoded, res *resolved, pre [][]byte, opts *Options) (*Result
 	return out, nil
 }
 
-// decode strictly decodes one Vault object.
+// decode strictly decodes one Vault object. v1beta1.DecodeValue reads the
+// loaded value directly (no JSON round trip) with Decode's results.
 func decode(o *Object, defaultNS string) (*vaultObject, Problems) {
-	raw, err := json.Marshal(o.Data)
-	if err != nil {
-		return nil, Problems{problem(o, "", err, "")}
-	}
-	obj, err := v1beta1.Decode(raw)
+	obj, err := v1beta1.DecodeValue(o.Data)
 	if err != nil {
 		var derr *v1beta1.DecodeError
 		if errors.As(err, &derr) && len(derr.Errs) > 0 {

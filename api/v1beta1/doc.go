@@ -18,7 +18,9 @@
 // [Decode] takes one object as JSON (convert YAML with sigs.k8s.io/yaml
 // first). It rejects unknown and duplicate fields, wrong types, unsupported
 // apiVersions and kinds, and then runs [Object.Validate]. All problems come
-// back at once in a [*DecodeError], each with its field path:
+// back at once in a [*DecodeError], each with its field path. [DecodeValue]
+// does the same for an object already loaded as a map[string]any (as the
+// renderer holds it), without encoding it as JSON first:
 //
 //	obj, err := v1beta1.Decode(jsonBytes)
 //	var de *v1beta1.DecodeError

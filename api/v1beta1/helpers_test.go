@@ -7,11 +7,13 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// decodeYAML converts y to JSON and decodes it.
+// decodeYAML converts y to JSON and decodes it, after checking that
+// DecodeValue decodes it the same (so every decodeYAML test is differential).
 func decodeYAML(t *testing.T, y string) (Object, error) {
 	t.Helper()
 	j, err := yaml.YAMLToJSON([]byte(y))
 	require.NoError(t, err)
+	checkDecodeValue(t, j)
 	return Decode(j)
 }
 
