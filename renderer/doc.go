@@ -19,8 +19,9 @@
 //	  its identity written by identity.Plan.Contract              → contract.V1
 //	fetchStep: Vault through a vault.Reader (one login per
 //	  identity, identical reads once)                              → vault.KVSecret per job
-//	transformStep: transform.Build (package transform, VSO's
-//	  rules; offline, placeholders for transform.TemplateKeys)    → Secret data per job
+//	transformStep, on the same worker as soon as the read is in
+//	  (fetchTransformStep): transform.Build (package transform,
+//	  VSO's rules; offline, placeholders for transform.TemplateKeys) → Secret data per job
 //	emitStep: each VaultStaticSecret becomes its Secret;
 //	  VaultDynamicSecret, VaultPKISecret and in-cluster
 //	  VaultStaticSecrets become carriers of the companion's

@@ -53,13 +53,17 @@ func (l *Loader) ReadFile(path, rel string) ([]byte, error) {
 func (l *Loader) read(r io.Reader, rel string) ([]byte, error) {
 	what := "file " + safetext.Clean(rel)
 	max := l.Limits.FileSize
-	var b []byte
-	var err error
-	if max > 0 {
-		b, err = io.ReadAll(io.LimitReader(r, max+1))
-	} else {
-		b, err = io.ReadAll(r)
+	var buf bytes.Buffer
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && (max <= 0 || st.Size() <= max) {
+			buf.Grow(int(st.Size()) + bytes.MinRead) // one allocation, room to see EOF
+		}
 	}
+	if max > 0 {
+		r = io.LimitReader(r, max+1)
+	}
+	_, err := buf.ReadFrom(r)
+	b := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", safetext.Clean(rel), err)
 	}

@@ -20,19 +20,44 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/internal/safetext"
 	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // Object is one Kubernetes object as read from the input, with where it came from.
 type Object struct {
-	Source string         // file (or kustomization) the object came from, relative to the input root
-	Index  int            // document number inside Source, from 0
-	Data   map[string]any // the object; numbers are json.Number
+	Source string // file (or kustomization) the object came from, relative to the input root
+	Index  int    // document number inside Source, from 0
+	// Data is the object; nil for a Vault object read by Load or Decode,
+	// which comes decoded (see decoded).
+	Data map[string]any
 
-	// id replaces Data once Render has decoded a Vault object (see
-	// Render): what messages name the object by, and nothing else.
+	// id replaces Data once a Vault object is decoded (see Render): what
+	// messages name the object by, and nothing else.
 	id *objectID
+	// decoded is a Vault object decoded by the loader as it read it (or
+	// the error), for Render: the loader's workers decode each one and drop
+	// its Data at once, so that a large app is never held whole as maps
+	// (the maps of an object weigh about four times its typed form). nil:
+	// Render decodes Data (objects the caller built).
+	decoded *decodedVault
+}
+
+// decodedVault is the result of decoding a Vault object.
+type decodedVault struct {
+	obj v1beta1.Object
+	err error
+}
+
+// decodeVault decodes o now if it is a Vault object, and drops its Data.
+func (o *Object) decodeVault() {
+	if o.Data == nil || !v1beta1.IsVaultAPIVersion(o.APIVersion()) {
+		return
+	}
+	obj, err := v1beta1.DecodeValue(o.Data)
+	o.decoded = &decodedVault{obj: obj, err: err}
+	o.dropData()
 }
 
 // objectID is an object's apiVersion, kind, name and namespace.
@@ -41,6 +66,9 @@ type objectID struct{ apiVersion, kind, name, namespace string }
 // dropData keeps only o's identity: the input of a decoded Vault object is
 // not read again, and a large app would hold it twice.
 func (o *Object) dropData() {
+	if o.id != nil {
+		return
+	}
 	o.id = &objectID{apiVersion: o.APIVersion(), kind: o.Kind(), name: o.Name(), namespace: o.Namespace()}
 	o.Data = nil
 }
@@ -203,6 +231,9 @@ func (l *Loader) Decode(b []byte, source string) ([]*Object, error) {
 	errs := make([]error, len(docs))
 	parallel(len(docs), func(i int) {
 		parsed[i], errs[i] = l.decodeDocument(docs[i], source, i)
+		for _, o := range parsed[i] {
+			o.decodeVault()
+		}
 	})
 	var out []*Object
 	for i := range docs {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
@@ -90,14 +91,21 @@ func (o *Output) WriteTo(w io.Writer) (int64, error) {
 // encodeObject is one YAML document, with its leading "---".
 func encodeObject(obj map[string]any) ([]byte, error) {
 	if data, ok := secretData(obj); ok {
-		var b bytes.Buffer
+		b := scratch.Get().(*bytes.Buffer)
+		defer scratch.Put(b)
+		b.Reset()
 		b.WriteString("---\n")
-		if writePlainSecret(&b, obj, data) {
-			return b.Bytes(), nil
+		if writePlainSecret(b, obj, data) {
+			// The output holds every document until it is written: keep
+			// each at its size, not a growing buffer's capacity.
+			return bytes.Clone(b.Bytes()), nil
 		}
 	}
 	return encodeYAMLv3(obj)
 }
+
+// scratch holds the buffers encodeObject writes Secrets in.
+var scratch = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // encodeYAMLv3 is encodeObject with yaml.v3.
 func encodeYAMLv3(obj map[string]any) ([]byte, error) {

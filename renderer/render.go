@@ -165,7 +165,8 @@ type job struct {
 // The data flows one way through named steps, each with its typed result:
 // decodeStep (→ decoded), resolveStep (pure: → resolved), identityStep (the
 // credentials' I/O: → each job's vault.Identity), fetchStep (Vault: → each
-// job's read), transformStep (→ each job's Secret) and emitStep (→ Result).
+// job's read) and transformStep (→ each job's Secret), one pipeline per job
+// (fetchTransformStep), and emitStep (→ Result).
 func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) {
 	if opts.Credentials == nil {
 		opts.Credentials = credentials.Env{LookupEnv: func(string) (string, bool) { return "", false }}
@@ -201,10 +202,7 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 	var pre [][]byte
 	var wg sync.WaitGroup
 	wg.Go(func() { pre = preEncode(dec) })
-	fetchStep(ctx, opts.Vault, res.jobs)
-	if ctx.Err() == nil {
-		transformStep(ctx, res.jobs, transform.BoundsFrom(opts.Limits))
-	}
+	fetchTransformStep(ctx, opts.Vault, res.jobs, transform.BoundsFrom(opts.Limits))
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, interrupted(ctx, res.jobs)
@@ -399,25 +397,34 @@ func preEncode(dec *decoded) [][]byte {
 	return pre
 }
 
-// fetchStep reads every online job's secret on a bounded pool of workers
-// (jobWorkers); the Vault session bounds the requests.
-func fetchStep(ctx context.Context, v vault.Reader, jobs []*job) {
+// fetchTransformStep runs fetchStep and transformStep as one pipeline on
+// a bounded pool of workers (jobWorkers): a worker builds a job's Secret as
+// soon as its read is in, so the templates and the encoding of some jobs
+// use the CPU while others wait on Vault, instead of all after the last
+// read. The Vault session bounds the requests in flight.
+func fetchTransformStep(ctx context.Context, v vault.Reader, jobs []*job, bounds transform.Bounds) {
+	builds := &buildCache{m: map[string]*buildResult{}, bounds: bounds}
 	parallelN(len(jobs), jobWorkers, func(i int) {
-		if !jobs[i].offline {
-			jobs[i].fetch(ctx, v)
+		fetchStep(ctx, v, jobs[i])
+		if ctx.Err() == nil {
+			transformStep(ctx, jobs[i], builds)
 		}
 	})
 }
 
-// transformStep builds the Secret of every job that has its data,
-// concurrently: from its read, or placeholders offline.
-func transformStep(ctx context.Context, jobs []*job, bounds transform.Bounds) {
-	builds := &buildCache{m: map[string]*buildResult{}, bounds: bounds}
-	parallelN(len(jobs), jobWorkers, func(i int) {
-		if jobs[i].err == nil {
-			jobs[i].transform(ctx, builds)
-		}
-	})
+// fetchStep reads an online job's secret.
+func fetchStep(ctx context.Context, v vault.Reader, j *job) {
+	if !j.offline {
+		j.fetch(ctx, v)
+	}
+}
+
+// transformStep builds the Secret of a job that has its data: from its
+// read, or placeholders offline.
+func transformStep(ctx context.Context, j *job, builds *buildCache) {
+	if j.err == nil {
+		j.transform(ctx, builds)
+	}
 }
 
 // emitStep builds the output in input order: each inline VaultStaticSecret's
@@ -467,7 +474,13 @@ func emitStep(dec *decoded, res *resolved, pre [][]byte, opts *Options) (*Result
 // decode strictly decodes one Vault object. v1beta1.DecodeValue reads the
 // loaded value directly (no JSON round trip) with Decode's results.
 func decode(o *Object, defaultNS string) (*vaultObject, Problems) {
-	obj, err := v1beta1.DecodeValue(o.Data)
+	var obj v1beta1.Object
+	var err error
+	if d := o.decoded; d != nil {
+		obj, err, o.decoded = d.obj, d.err, nil
+	} else {
+		obj, err = v1beta1.DecodeValue(o.Data)
+	}
 	if err != nil {
 		var derr *v1beta1.DecodeError
 		if errors.As(err, &derr) && len(derr.Errs) > 0 {
