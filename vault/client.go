@@ -22,11 +22,6 @@ type clientConfig struct {
 	health *health
 	// maxResponse bounds one response body (see guardTransport).
 	maxResponse int64
-	// idleConns is how many idle connections to keep per Vault address:
-	// the requests in flight (vault/api keeps GOMAXPROCS+1, so that with
-	// more in flight every other request opened a new connection, and a
-	// TLS handshake with it). 0: vault/api's default.
-	idleConns int
 }
 
 // newAPIClient returns a token-less, namespace-less vault/api client for
@@ -45,9 +40,6 @@ func newAPIClient(conn Connection, cc clientConfig) (*api.Client, error) {
 	cfg.DisableRedirects = true
 	if conn.Timeout > 0 {
 		cfg.Timeout = conn.Timeout
-	}
-	if t, ok := cfg.HttpClient.Transport.(*http.Transport); ok && cc.idleConns > t.MaxIdleConnsPerHost {
-		t.MaxIdleConnsPerHost = cc.idleConns
 	}
 	tls := &api.TLSConfig{TLSServerName: conn.TLSServerName, Insecure: conn.SkipTLSVerify}
 	tls.CACertBytes = conn.CACert

@@ -178,7 +178,6 @@ func (s *Session) relogin(ctx context.Context, id *Identity, stale *clientEntry)
 
 func (s *Session) newClient(conn Connection) (*api.Client, error) {
 	return newAPIClient(conn, clientConfig{
-		idleConns:   s.opts.Concurrency,
 		maxRetries:  s.opts.MaxRetries,
 		wrap:        s.opts.WrapTransport,
 		allow:       s.opts.AllowList,
