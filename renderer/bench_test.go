@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -43,4 +45,36 @@ func BenchmarkPipeline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// A large app is not held whole: the loader decodes each Vault object and
+// drops its input maps, and Render keeps a rendered Secret only as its YAML
+// document (Objects decodes it again, to the same bytes).
+func TestLargeAppHeldOnce(t *testing.T) {
+	app, m := benchApp()
+	objs, err := Decode([]byte(app), "app.yaml")
+	require.NoError(t, err)
+	for _, o := range objs {
+		require.Nil(t, o.Data, "%s: the input of a decoded Vault object", o.Where())
+		require.NotNil(t, o.decoded, o.Where())
+		require.NoError(t, o.decoded.err, o.Where())
+	}
+	plain, err := Decode([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"), "c.yaml")
+	require.NoError(t, err)
+	require.NotNil(t, plain[0].Data, "other objects keep their data")
+
+	res, err := Render(t.Context(), objs, testOptions(m))
+	require.NoError(t, err)
+	require.Len(t, res.objects, 1000)
+	for i := range res.objects {
+		require.Nil(t, res.objects[i], "Secret %d kept as a map", i)
+		require.NotEmpty(t, res.encoded[i])
+	}
+	var direct, again strings.Builder
+	require.NoError(t, res.WriteYAML(&direct))
+	outObjs, err := res.Objects()
+	require.NoError(t, err)
+	require.Len(t, outObjs, 1000)
+	require.NoError(t, WriteYAML(&again, outObjs))
+	require.Equal(t, direct.String(), again.String())
 }
