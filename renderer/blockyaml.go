@@ -2,6 +2,7 @@ package renderer
 
 import (
 	"bytes"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -42,7 +43,14 @@ type blockLine struct {
 // false: not in the subset, use yaml.v3. A document without content reads
 // as nil.
 func readBlockYAML(doc []byte, maxDepth int) (v any, ok bool) {
-	r := blockReader{maxDepth: maxDepth}
+	lines := linePool.Get().(*[]blockLine)
+	defer func() {
+		clear(*lines) // no reference to doc stays in the pool
+		*lines = (*lines)[:0]
+		linePool.Put(lines)
+	}()
+	r := blockReader{maxDepth: maxDepth, lines: (*lines)[:0]}
+	defer func() { *lines = r.lines }()
 	if !r.split(doc) {
 		return nil, false
 	}
@@ -56,6 +64,10 @@ func readBlockYAML(doc []byte, maxDepth int) (v any, ok bool) {
 	return v, true
 }
 
+// linePool holds the line slices of readBlockYAML, one per document read
+// at a time.
+var linePool = sync.Pool{New: func() any { return new([]blockLine) }}
+
 // split cuts doc into content lines; false on a byte or line outside the
 // subset.
 func (r *blockReader) split(doc []byte) bool {
@@ -64,7 +76,6 @@ func (r *blockReader) split(doc []byte) bool {
 			return false // tabs, CR, control bytes, non-ASCII: yaml.v3 knows the rules
 		}
 	}
-	r.lines = make([]blockLine, 0, bytes.Count(doc, []byte{'\n'})+1)
 	for len(doc) > 0 {
 		text, rest, _ := bytes.Cut(doc, []byte{'\n'})
 		doc = rest
@@ -308,6 +319,12 @@ func (r *blockReader) scalar(text []byte, depth int) (any, bool) {
 	}
 	if bytes.Contains(text, []byte(": ")) || text[len(text)-1] == ':' || string(text) == "<<" {
 		return nil, false
+	}
+	switch string(text) { // the only booleans yaml.v3 resolves (resolve.go)
+	case "true", "True", "TRUE":
+		return true, true
+	case "false", "False", "FALSE":
+		return false, true
 	}
 	n := yaml.Node{Kind: yaml.ScalarNode, Value: string(text)}
 	v, err := scalarValue(&n)
