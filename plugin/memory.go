@@ -39,13 +39,15 @@ func goMemory() int64 {
 }
 
 // The collector's settings are Go's defaults (GOGC=100, no soft limit), by
-// choice: measured on the 10,000-Secret benchmark app (make bench), GOGC=50
-// cut peak RSS from 184 to 148 MiB and GOGC=25 to 128 MiB for 15 to 50% more
-// CPU, and a soft limit of 40 or 48 MiB gave 125 MiB (the live heap is
-// above it) for 2.5 times the CPU. A sidecar runs many renders at once on
-// few cores: CPU is what they share, and the memory watchdog below bounds a
-// runaway. The operator can still set GOGC or GOMEMLIMIT in the sidecar's
-// environment.
+// choice. Measured on the 10,000-Secret benchmark app (make bench, with
+// VAULTCMP_BENCH_ENV) after issue 10: GOGC=50 cut peak RSS from 94 to 83
+// MiB for 8% more CPU, GOGC=200 raised it to 105 MiB for no CPU gained, and
+// a soft limit of 24 MiB gave 73 MiB for three times the CPU (the live heap
+// is close to it). (Before issue 10 cut the render's allocation by two
+// thirds, the same settings traded 184 MiB for 148 and 128.) A sidecar runs
+// many renders at once on few cores: CPU is what they share, and the memory
+// watchdog below bounds a runaway. The operator can still set GOGC or
+// GOMEMLIMIT in the sidecar's environment.
 
 // watchMemory cancels ctx with a *limits.Error when the process holds more
 // than max bytes, polling every 20 ms until ctx ends. max 0: no watch.

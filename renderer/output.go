@@ -221,9 +221,24 @@ func writeSecretData(b *bytes.Buffer, data map[string]string) {
 			b.Write(quoteJSON(k))
 		}
 		b.WriteString(": ")
-		b.Write(quoteJSON(data[k]))
+		writeQuoted(b, data[k])
 		b.WriteByte('\n')
 	}
+}
+
+// writeQuoted writes s double-quoted as JSON does (valid YAML). Secret
+// values are base64, whose letters JSON never escapes: they are written as
+// they are, without json.Marshal.
+func writeQuoted(b *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=') {
+			b.Write(quoteJSON(s))
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }
 
 // plainScalar tells whether yaml.v3 writes s (a key or a value) as a plain

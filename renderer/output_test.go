@@ -3,6 +3,7 @@ package renderer
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -183,4 +184,25 @@ func TestPlainSecretIsYAMLv3(t *testing.T) {
 	want, err := encodeYAMLv3(typical)
 	require.NoError(t, err)
 	assert.Equal(t, string(want), "---\n"+b.String())
+}
+
+// writeQuoted writes what json.Marshal writes, for base64 values (its fast
+// path) and for anything else.
+func TestWriteQuotedIsJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	cases := []string{"", "cGFzcw==", "a+b/c=", "<&>", "a\"b", "é", "\x00", "a b", "line\nbreak"}
+	for range 2000 {
+		raw := make([]byte, r.IntN(40))
+		for i := range raw {
+			raw[i] = byte(r.IntN(256))
+		}
+		cases = append(cases, base64.StdEncoding.EncodeToString(raw), string(raw))
+	}
+	for _, s := range cases {
+		var b bytes.Buffer
+		writeQuoted(&b, s)
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		require.Equal(t, string(want), b.String(), "%q", s)
+	}
 }

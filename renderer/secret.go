@@ -59,8 +59,12 @@ func destinationSecret(d v1beta1.Destination, ns, ownerKind, ownerName, delivery
 	maps.Copy(annotations, extra)
 	out := map[string]any{"apiVersion": secretAPIVersion, "kind": secretKind, "metadata": md}
 	if d.Create {
-		maps.Copy(labels, anyMap(d.Labels, labels))
-		maps.Copy(annotations, anyMap(d.Annotations, annotations))
+		if len(d.Labels) > 0 {
+			maps.Copy(labels, anyMap(d.Labels, labels))
+		}
+		if len(d.Annotations) > 0 {
+			maps.Copy(annotations, anyMap(d.Annotations, annotations))
+		}
 		t := string(d.Type)
 		if t == "" {
 			t = defaultSecretType
