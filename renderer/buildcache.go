@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/vaultcmp/vaultcmp/transform"
@@ -44,6 +45,9 @@ func (c *buildCache) build(ctx context.Context, sec *vault.KVSecret, r transform
 // buildKey identifies everything Build reads. With templates the owner's
 // name, labels and annotations are inputs too.
 func buildKey(sec *vault.KVSecret, r transform.Resolved, in transform.Input) (string, bool) {
+	if len(r.Refs) == 0 && reflect.ValueOf(r.Spec).IsZero() {
+		return fmt.Sprintf("%p", sec), true // no transformation: the read alone decides
+	}
 	k := struct {
 		Spec  any
 		Refs  []string
