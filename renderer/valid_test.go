@@ -2,6 +2,7 @@ package renderer
 
 import (
 	"encoding/base64"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -52,4 +53,40 @@ func TestCheckOutput(t *testing.T) {
 			assert.Contains(t, msg, "f.yaml")
 		})
 	}
+}
+
+// secretValid (the check without sorting or decoding) says valid only when
+// checkSecret's full pass finds nothing, and says it for what Render
+// writes.
+func TestSecretValidAgreesWithSecretProblems(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	fast := 0
+	for i := range 5000 {
+		obj := randomSecret(r)
+		data := obj["data"].(map[string]any)
+		mutation := r.IntN(8)
+		switch mutation {
+		case 0:
+			data["bad key!"] = "YQ=="
+		case 1:
+			data["k"] = "not base64"
+		case 2:
+			data["k"] = "YWJj\nZGVm" // base64 with a line break: valid, left to the full pass
+		case 3:
+			data["k"] = 42
+		case 4:
+			data["big"] = base64.StdEncoding.EncodeToString(make([]byte, MaxSecretSize))
+		case 5:
+			obj["stringData"] = map[string]any{"s": strings.Repeat("x", r.IntN(10))}
+		}
+		valid, probs := secretValid(obj), secretProblems(obj)
+		if valid {
+			fast++
+			require.Empty(t, probs, "secret %d: secretValid passed what the full check refuses: %#v", i, obj)
+		}
+		if len(probs) == 0 && mutation != 2 {
+			require.True(t, valid, "secret %d: a valid Secret takes the full pass: %#v", i, obj)
+		}
+	}
+	assert.Greater(t, fast, 500, "the fast check is taken often enough to be tested")
 }
