@@ -214,16 +214,22 @@ func writePlainEntry(b *bytes.Buffer, k string, v any, indent int) bool {
 func writeSecretData(b *bytes.Buffer, data map[string]string) {
 	b.WriteString("data:\n")
 	for _, k := range sortedKeys(data) {
-		b.WriteString("  ")
-		if plainKey(k) {
-			b.WriteString(k)
-		} else {
-			b.Write(quoteJSON(k))
-		}
-		b.WriteString(": ")
+		writeDataKey(b, k)
 		writeQuoted(b, data[k])
 		b.WriteByte('\n')
 	}
+}
+
+// writeDataKey writes the start of an entry of `data`: "  key: ", the key
+// quoted unless plainKey.
+func writeDataKey(b *bytes.Buffer, k string) {
+	b.WriteString("  ")
+	if plainKey(k) {
+		b.WriteString(k)
+	} else {
+		b.Write(quoteJSON(k))
+	}
+	b.WriteString(": ")
 }
 
 // writeQuoted writes s double-quoted as JSON does (valid YAML). Secret
@@ -263,16 +269,19 @@ func yamlSortedKeys(m map[string]any) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b string) int {
-		switch {
-		case yamlKeyLess(a, b):
-			return -1
-		case yamlKeyLess(b, a):
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(keys, yamlKeyCmp)
 	return keys
+}
+
+// yamlKeyCmp is yamlKeyLess as a comparison, for slices.SortFunc.
+func yamlKeyCmp(a, b string) int {
+	switch {
+	case yamlKeyLess(a, b):
+		return -1
+	case yamlKeyLess(b, a):
+		return 1
+	}
+	return 0
 }
 
 // yamlKeyLess is yaml.v3's keyList.Less (sorter.go) for two strings.

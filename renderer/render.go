@@ -568,13 +568,17 @@ func (j *job) transform(ctx context.Context, builds *buildCache) {
 		return
 	}
 	j.data, j.version = data, sec.Version
-	j.secret = staticSecret(j)
-	j.yaml, _ = encodeObject(j.secret) // on error, WriteYAML encodes again and reports it
 	// Encoded: drop what no later step reads, so that a large app does not
 	// hold every read, every Secret's data and every Secret twice until the
 	// end. A Secret with a problem is kept for checkOutput to report.
-	if j.yaml != nil && len(checkObject(j.secret)) == 0 {
-		j.secret = nil
+	if doc, ok := newInlineSecret(j).encode(); ok {
+		j.yaml = doc // checked and written without its map
+	} else {
+		j.secret = staticSecret(j)
+		j.yaml, _ = encodeObject(j.secret) // on error, WriteYAML encodes again and reports it
+		if j.yaml != nil && len(checkObject(j.secret)) == 0 {
+			j.secret = nil
+		}
 	}
 	j.read = nil
 	if !j.keepsData() {

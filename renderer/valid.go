@@ -57,13 +57,28 @@ func outputWhere(obj map[string]any, from *Object) string {
 	return from.Where() + " → " + self
 }
 
+// checkObject is every problem checkOutput finds in one object.
 func checkObject(obj map[string]any) []*Problem {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	md, _ := obj["metadata"].(map[string]any)
+	name, _ := md["name"].(string)
+	generateName, _ := md["generateName"].(string)
+	ns, _ := md["namespace"].(string)
+	probs := checkIdentity(apiVersion, kind, name, generateName, ns)
+	if apiVersion == "v1" && kind == "Secret" {
+		probs = append(probs, checkSecret(obj)...)
+	}
+	return probs
+}
+
+// checkIdentity is checkObject's checks of an object's apiVersion, kind,
+// metadata.name or generateName and metadata.namespace ("": none).
+func checkIdentity(apiVersion, kind, name, generateName, ns string) []*Problem {
 	var probs []*Problem
 	add := func(field, hint string, format string, args ...any) {
 		probs = append(probs, &Problem{Field: field, Hint: hint, Err: fmt.Errorf(format, args...)})
 	}
-	apiVersion, _ := obj["apiVersion"].(string)
-	kind, _ := obj["kind"].(string)
 	switch apiVersion {
 	case "":
 		add("apiVersion", "add apiVersion (e.g. v1, apps/v1)", "missing apiVersion")
@@ -78,9 +93,6 @@ func checkObject(obj map[string]any) []*Problem {
 	case !kindRe.MatchString(kind):
 		add("kind", "kind is a name such as ConfigMap", "invalid kind %s", safetext.Clean(kind))
 	}
-	md, _ := obj["metadata"].(map[string]any)
-	name, _ := md["name"].(string)
-	generateName, _ := md["generateName"].(string)
 	switch {
 	case name == "" && generateName == "":
 		add("metadata.name", "add metadata.name", "missing metadata.name")
@@ -89,13 +101,10 @@ func checkObject(obj map[string]any) []*Problem {
 			add("metadata.name", "use a lower-case DNS name (RFC 1123)", "invalid name %s: %s", safetext.Clean(name), strings.Join(msgs, "; "))
 		}
 	}
-	if ns, ok := md["namespace"].(string); ok && ns != "" {
+	if ns != "" {
 		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
 			add("metadata.namespace", "use a lower-case DNS label (RFC 1123)", "invalid namespace %s: %s", safetext.Clean(ns), strings.Join(msgs, "; "))
 		}
-	}
-	if apiVersion == "v1" && kind == "Secret" {
-		probs = append(probs, checkSecret(obj)...)
 	}
 	return probs
 }
@@ -187,7 +196,7 @@ func secretValid(obj map[string]any) bool {
 	for _, field := range []string{"data", "stringData"} {
 		m, _ := obj[field].(map[string]any)
 		for k, v := range m {
-			if len(validation.IsConfigMapKey(k)) > 0 {
+			if !secretKeyValid(k) {
 				return false
 			}
 			s, ok := v.(string)
@@ -205,6 +214,22 @@ func secretValid(obj map[string]any) bool {
 				total += n
 			}
 		}
+	}
+	return total <= MaxSecretSize
+}
+
+// secretKeyValid tells that checkSecret finds nothing wrong with a key.
+func secretKeyValid(k string) bool { return len(validation.IsConfigMapKey(k)) == 0 }
+
+// dataValid is secretValid for a Secret whose data is data, base64-encoded
+// (an inline Secret's: see inlineSecret).
+func dataValid(data map[string][]byte) bool {
+	total := 0
+	for k, v := range data {
+		if !secretKeyValid(k) {
+			return false
+		}
+		total += len(v)
 	}
 	return total <= MaxSecretSize
 }
