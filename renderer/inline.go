@@ -90,7 +90,8 @@ func (s inlineSecret) encode() (doc []byte, ok bool) {
 // writePlainSecret does: ours (key, value, key, value...) and theirs, ours
 // winning on conflict, in yaml.v3's key order. false: not plain.
 func writeStringMap(b *bytes.Buffer, field string, ours []string, theirs map[string]string) bool {
-	keys := make([]string, 0, len(ours)/2+len(theirs))
+	var room [8]string // most Secrets: ours and a few of theirs, no allocation
+	keys := room[:0]
 	for i := 0; i < len(ours); i += 2 {
 		keys = append(keys, ours[i])
 	}

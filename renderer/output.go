@@ -252,13 +252,7 @@ func writeQuoted(b *bytes.Buffer, s string) {
 // Strings starting with a digit are left to yaml.v3 (numbers, dates, base
 // 60), and long ones too (line folding).
 func plainScalar(s string) bool {
-	if len(s) > 64 {
-		return false
-	}
-	if strings.IndexByte(s, '/') < 0 {
-		return plainKey(s)
-	}
-	return plainKey(strings.ReplaceAll(s, "/", "_"))
+	return len(s) <= 64 && plainString(s, true)
 }
 
 // yamlSortedKeys orders a map's keys as yaml.v3 does (its keyList.Less for
@@ -355,22 +349,32 @@ func secretData(obj map[string]any) (map[string]string, bool) {
 // plainKey tells whether a Secret key can be written unquoted: it starts
 // with a letter or "_" and no YAML 1.1 or 1.2 resolver reads it as anything
 // but a string.
-func plainKey(k string) bool {
-	if k == "" || !(k[0] == '_' || ('a' <= k[0] && k[0] <= 'z') || ('A' <= k[0] && k[0] <= 'Z')) {
+func plainKey(k string) bool { return plainString(k, false) }
+
+// plainString is plainKey, with "/" read as "_" when slash (plainScalar's
+// rule, without a copy of the string).
+func plainString(k string, slash bool) bool {
+	under := func(c byte) bool { return c == '_' || slash && c == '/' }
+	if k == "" || !(under(k[0]) || ('a' <= k[0] && k[0] <= 'z') || ('A' <= k[0] && k[0] <= 'Z')) {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
 		c := k[i]
-		if !(c == '_' || c == '-' || c == '.' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')) {
+		if !(under(c) || c == '-' || c == '.' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')) {
 			return false
 		}
 	}
-	switch strings.ToLower(k) {
-	case "true", "false", "yes", "no", "on", "off", "y", "n", "null":
-		return false
+	for _, w := range yamlWords {
+		if len(k) == len(w) && strings.EqualFold(k, w) { // k is ASCII: no allocation, unlike ToLower
+			return false
+		}
 	}
 	return true
 }
+
+// yamlWords are the plain strings a YAML 1.1 or 1.2 resolver reads as
+// booleans or null, in any case.
+var yamlWords = []string{"true", "false", "yes", "no", "on", "off", "y", "n", "null"}
 
 func quoteJSON(s string) []byte {
 	b, _ := json.Marshal(s) // a string always marshals
