@@ -24,7 +24,8 @@ import (
 // the checks are checkObject's (checkIdentity, dataValid), and it declines
 // (ok false) whenever the map path would do anything but write a plain
 // Secret with no problem: a string yaml.v3 would quote (writePlainSecret
-// refuses it), empty data (encodeObject uses yaml.v3), any problem
+// refuses it; so every Secret without destination.create, for its
+// "Prune=false"), empty data (encodeObject uses yaml.v3), any problem
 // (checkOutput words it from the map). The caller then takes the map path.
 // TestInlineSecretIsTheMapPath holds it to the map path on random jobs.
 type inlineSecret struct {
