@@ -16,34 +16,32 @@ import (
 // snip stands in for a value that may be secret.
 const snip = "<snip>"
 
-var (
-	specPath = field.NewPath("spec")
-	metaPath = field.NewPath("metadata")
-)
-
 // validateObjectMeta checks name, namespace, labels and annotations of an
 // object read from git. The namespace may be empty: Argo CD fills it in.
 func validateObjectMeta(m *metav1.ObjectMeta) field.ErrorList {
 	var errs field.ErrorList
 	if m.Name == "" {
-		errs = append(errs, field.Required(metaPath.Child("name"), ""))
+		errs = append(errs, field.Required(metaPaths.name, ""))
 	} else {
 		for _, msg := range apivalidation.NameIsDNSSubdomain(m.Name, false) {
-			errs = append(errs, field.Invalid(metaPath.Child("name"), m.Name, msg))
+			errs = append(errs, field.Invalid(metaPaths.name, m.Name, msg))
 		}
 	}
 	if m.Namespace != "" {
 		for _, msg := range apivalidation.ValidateNamespaceName(m.Namespace, false) {
-			errs = append(errs, field.Invalid(metaPath.Child("namespace"), m.Namespace, msg))
+			errs = append(errs, field.Invalid(metaPaths.namespace, m.Namespace, msg))
 		}
 	}
-	errs = append(errs, validateLabels(m.Labels, metaPath.Child("labels"))...)
-	errs = append(errs, validateAnnotations(m.Annotations, metaPath.Child("annotations"))...)
+	errs = append(errs, validateLabels(m.Labels, metaPaths.labels)...)
+	errs = append(errs, validateAnnotations(m.Annotations, metaPaths.annotations)...)
 	return errs
 }
 
 // validateLabels is metav1 validation.ValidateLabels with a stable order.
 func validateLabels(labels map[string]string, p *field.Path) field.ErrorList {
+	if allEntries(labels, func(k, v string) bool { return isPlainLabelKey(k) && len(validation.IsValidLabelValue(v)) == 0 }) {
+		return nil
+	}
 	var errs field.ErrorList
 	for _, k := range sortedKeys(labels) {
 		for _, msg := range validation.IsQualifiedName(k) {
@@ -60,9 +58,13 @@ func validateLabels(labels map[string]string, p *field.Path) field.ErrorList {
 // order. Annotation values are never printed.
 func validateAnnotations(annotations map[string]string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, k := range sortedKeys(annotations) {
-		for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
-			errs = append(errs, field.Invalid(p, k, msg))
+	// Lower-casing does not change whether a key is a plain label key, so
+	// keys that all are need neither sorting nor the full check.
+	if !allEntries(annotations, func(k, _ string) bool { return isPlainLabelKey(k) }) {
+		for _, k := range sortedKeys(annotations) {
+			for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
+				errs = append(errs, field.Invalid(p, k, msg))
+			}
 		}
 	}
 	if err := apivalidation.ValidateAnnotationsSize(annotations); err != nil {
@@ -73,6 +75,9 @@ func validateAnnotations(annotations map[string]string, p *field.Path) field.Err
 
 // validateHeaders checks HTTP header names; values are never printed.
 func validateHeaders(headers map[string]string, p *field.Path) field.ErrorList {
+	if allEntries(headers, func(k, _ string) bool { return len(validation.IsHTTPHeaderName(k)) == 0 }) {
+		return nil
+	}
 	var errs field.ErrorList
 	for _, k := range sortedKeys(headers) {
 		for _, msg := range validation.IsHTTPHeaderName(k) {
@@ -163,6 +168,12 @@ func validateRegexps(patterns []string, p *field.Path) field.ErrorList {
 	return errs
 }
 
+// isValidName reports whether validateName(v, true, p) reports nothing,
+// without building p.
+func isValidName(v string) bool {
+	return v != "" && len(validation.IsDNS1123Subdomain(v)) == 0
+}
+
 // validateName checks a Kubernetes object name (DNS subdomain).
 func validateName(v string, required bool, p *field.Path) field.ErrorList {
 	if v == "" {
@@ -250,6 +261,51 @@ func validateMinInt64(v, minimum int64, p *field.Path) field.ErrorList {
 		return field.ErrorList{field.Invalid(p, v, fmt.Sprintf("must be at least %d", minimum))}
 	}
 	return nil
+}
+
+// allEntries reports whether ok holds for every entry of m, in map order and
+// without allocating. The validators use it to skip, for a map where nothing
+// is wrong (the usual case), the sorting of its keys and the full checks that
+// only matter to report errors in a stable order.
+func allEntries[V any](m map[string]V, ok func(string, V) bool) bool {
+	for k, v := range m {
+		if !ok(k, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// isPlainLabelKey is a conservative, allocation-free form of
+// validation.IsQualifiedName (which splits the key, allocating): it reports
+// true only for keys IsQualifiedName accepts, "name" or "prefix/name" with a
+// DNS subdomain prefix and a name of at most 63 alphanumerics, '-', '_' or
+// '.' that starts and ends alphanumeric. A key it rejects gets the full check,
+// so it decides only how fast a valid key is accepted, never which errors are
+// reported (TestIsPlainLabelKeyAgreesWithIsQualifiedName).
+func isPlainLabelKey(k string) bool {
+	prefix, name, hasPrefix := strings.Cut(k, "/")
+	if !hasPrefix {
+		name = prefix
+	} else if prefix == "" || len(validation.IsDNS1123Subdomain(prefix)) != 0 {
+		return false
+	}
+	if name == "" || len(name) > labelKeyNameMaxLength || !isAlnum(name[0]) || !isAlnum(name[len(name)-1]) {
+		return false
+	}
+	for i := range len(name) {
+		if c := name[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// labelKeyNameMaxLength is the longest name part of a label key.
+const labelKeyNameMaxLength = 63
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 func sortedKeys[V any](m map[string]V) []string {

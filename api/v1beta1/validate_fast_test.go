@@ -1,0 +1,61 @@
+package v1beta1
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// TestIsPlainLabelKeyAgreesWithIsQualifiedName: the allocation-free check
+// accepts exactly the keys validation.IsQualifiedName accepts, over every
+// string of up to 4 characters from an alphabet of each character class, and
+// at the length limits.
+func TestIsPlainLabelKeyAgreesWithIsQualifiedName(t *testing.T) {
+	keys := []string{
+		strings.Repeat("a", 63), strings.Repeat("a", 64),
+		strings.Repeat("a", 253) + "/k", strings.Repeat("a", 254) + "/k",
+		"example.com/" + strings.Repeat("b", 63), "example.com/" + strings.Repeat("b", 64),
+		"app.kubernetes.io/name", "Example.com/name", "-a.com/name", "a//b",
+	}
+	const alphabet = "aZ0-_./ "
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		keys = append(keys, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(prefix+string(c), n-1)
+		}
+	}
+	gen("", 4)
+	for _, k := range keys {
+		assert.Equal(t, len(validation.IsQualifiedName(k)) == 0, isPlainLabelKey(k), "key %q", k)
+	}
+}
+
+// TestTransformationRefValidAgreesWithValidate: valid, which lets Validate
+// skip building a reference's paths, is true exactly when validate reports
+// nothing.
+func TestTransformationRefValidAgreesWithValidate(t *testing.T) {
+	p := field.NewPath("ref")
+	for _, ns := range []string{"", "ns", "Bad_NS", "a.b"} {
+		for _, name := range []string{"", "tr", "Bad_Name", "a.b"} {
+			for _, trs := range [][]TemplateRef{
+				nil,
+				{{Name: "t"}},
+				{{Name: ""}},
+				{{Name: "t", KeyOverride: "KEY_1"}},
+				{{Name: "t", KeyOverride: "bad key"}},
+				{{Name: "t", KeyOverride: ".."}},
+				{{Name: "t"}, {Name: "u", KeyOverride: "bad key"}},
+			} {
+				r := TransformationRef{Namespace: ns, Name: name, TemplateRefs: trs}
+				assert.Equal(t, len(r.validate(p)) == 0, r.valid(), "%+v", r)
+			}
+		}
+	}
+}
