@@ -41,7 +41,9 @@ func invalidObjects() []struct {
 			Excludes: []string{"[bad", "fine"},
 		},
 	}
-	badTargets := []RolloutRestartTarget{{Kind: "Pod", Name: "Bad_Name"}, {}, {Kind: RolloutKindDeployment, Name: "ok"}}
+	badTargets := []RolloutRestartTarget{
+		{Kind: "Pod", Name: "Bad_Name"}, {}, {Kind: RolloutKindDeployment, Name: "ok"}, {Kind: RolloutKindStatefulSet, Name: "Bad_Name"},
+	}
 	return []struct {
 		name string
 		obj  Object
@@ -60,6 +62,13 @@ func invalidObjects() []struct {
 		{"static ref name", &VaultStaticSecret{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Spec: VaultStaticSecretSpec{
 			VaultAuthRef: "ns/Bad_Name", Mount: "m", Path: "p", Type: KVv2, Destination: Destination{Name: "d"},
 		}}},
+		{"static annotations too large, keys valid", &VaultStaticSecret{
+			ObjectMeta: metav1.ObjectMeta{Name: "n", Annotations: map[string]string{"a": strings.Repeat("x", 256*1024)}},
+			Spec: VaultStaticSecretSpec{Mount: "m", Path: "p", Type: KVv2, Destination: Destination{
+				Name: "d", Annotations: map[string]string{"example.com/b": strings.Repeat("y", 256*1024)},
+				Transformation: Transformation{TransformationRefs: []TransformationRef{{Namespace: "Bad_NS", Name: "ok"}}},
+			}},
+		}},
 		{"dynamic empty", &VaultDynamicSecret{}},
 		{"dynamic everything wrong", &VaultDynamicSecret{ObjectMeta: badMeta, Spec: VaultDynamicSecretSpec{
 			VaultAuthRef: "a/b/c", Mount: "/abs", Path: "..", RequestHTTPMethod: "DELETE", RenewalPercent: ptrTo(91),
