@@ -141,7 +141,7 @@ func validateTemplates(templates map[string]Template, p *field.Path) field.Error
 // valid reports whether validate reports nothing, without building the
 // paths validate needs only to report errors.
 func (r *TransformationRef) valid() bool {
-	if !isValidName(r.Name) || (r.Namespace != "" && len(validation.IsDNS1123Label(r.Namespace)) != 0) {
+	if !isValidName(r.Name) || (r.Namespace != "" && len(dns1123Label(r.Namespace)) != 0) {
 		return false
 	}
 	for _, tr := range r.TemplateRefs {

@@ -23,12 +23,12 @@ func validateObjectMeta(m *metav1.ObjectMeta) field.ErrorList {
 	if m.Name == "" {
 		errs = append(errs, field.Required(metaPaths.name, ""))
 	} else {
-		for _, msg := range apivalidation.NameIsDNSSubdomain(m.Name, false) {
+		for _, msg := range dns1123Subdomain(m.Name) {
 			errs = append(errs, field.Invalid(metaPaths.name, m.Name, msg))
 		}
 	}
 	if m.Namespace != "" {
-		for _, msg := range apivalidation.ValidateNamespaceName(m.Namespace, false) {
+		for _, msg := range dns1123Label(m.Namespace) {
 			errs = append(errs, field.Invalid(metaPaths.namespace, m.Namespace, msg))
 		}
 	}
@@ -39,15 +39,15 @@ func validateObjectMeta(m *metav1.ObjectMeta) field.ErrorList {
 
 // validateLabels is metav1 validation.ValidateLabels with a stable order.
 func validateLabels(labels map[string]string, p *field.Path) field.ErrorList {
-	if allEntries(labels, func(k, v string) bool { return isPlainLabelKey(k) && len(validation.IsValidLabelValue(v)) == 0 }) {
+	if allEntries(labels, func(k, v string) bool { return isPlainLabelKey(k) && len(labelValue(v)) == 0 }) {
 		return nil
 	}
 	var errs field.ErrorList
 	for _, k := range sortedKeys(labels) {
-		for _, msg := range validation.IsQualifiedName(k) {
+		for _, msg := range qualifiedName(k) {
 			errs = append(errs, field.Invalid(p, k, msg))
 		}
-		for _, msg := range validation.IsValidLabelValue(labels[k]) {
+		for _, msg := range labelValue(labels[k]) {
 			errs = append(errs, field.Invalid(p.Key(k), labels[k], msg))
 		}
 	}
@@ -62,7 +62,7 @@ func validateAnnotations(annotations map[string]string, p *field.Path) field.Err
 	// keys that all are need neither sorting nor the full check.
 	if !allEntries(annotations, func(k, _ string) bool { return isPlainLabelKey(k) }) {
 		for _, k := range sortedKeys(annotations) {
-			for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
+			for _, msg := range qualifiedName(strings.ToLower(k)) {
 				errs = append(errs, field.Invalid(p, k, msg))
 			}
 		}
@@ -171,7 +171,7 @@ func validateRegexps(patterns []string, p *field.Path) field.ErrorList {
 // isValidName reports whether validateName(v, true, p) reports nothing,
 // without building p.
 func isValidName(v string) bool {
-	return v != "" && len(validation.IsDNS1123Subdomain(v)) == 0
+	return v != "" && isDNS1123Subdomain(v)
 }
 
 // validateName checks a Kubernetes object name (DNS subdomain).
@@ -183,7 +183,7 @@ func validateName(v string, required bool, p *field.Path) field.ErrorList {
 		return nil
 	}
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(v) {
+	for _, msg := range dns1123Subdomain(v) {
 		errs = append(errs, field.Invalid(p, v, msg))
 	}
 	return errs
@@ -195,7 +195,7 @@ func validateNamespace(v string, p *field.Path) field.ErrorList {
 		return nil
 	}
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(v) {
+	for _, msg := range dns1123Label(v) {
 		errs = append(errs, field.Invalid(p, v, msg))
 	}
 	return errs
@@ -218,7 +218,7 @@ func validateRef(ref string, p *field.Path) field.ErrorList {
 		if ns == "" {
 			errs = append(errs, field.Invalid(p, ref, "namespace before '/' must not be empty"))
 		}
-		for _, msg := range validation.IsDNS1123Label(ns) {
+		for _, msg := range dns1123Label(ns) {
 			if ns != "" {
 				errs = append(errs, field.Invalid(p, ref, "namespace: "+msg))
 			}
@@ -227,7 +227,7 @@ func validateRef(ref string, p *field.Path) field.ErrorList {
 	if name == "" {
 		return append(errs, field.Invalid(p, ref, "name after '/' must not be empty"))
 	}
-	for _, msg := range validation.IsDNS1123Subdomain(name) {
+	for _, msg := range dns1123Subdomain(name) {
 		errs = append(errs, field.Invalid(p, ref, "name: "+msg))
 	}
 	return errs
@@ -274,38 +274,6 @@ func allEntries[V any](m map[string]V, ok func(string, V) bool) bool {
 		}
 	}
 	return true
-}
-
-// isPlainLabelKey is a conservative, allocation-free form of
-// validation.IsQualifiedName (which splits the key, allocating): it reports
-// true only for keys IsQualifiedName accepts, "name" or "prefix/name" with a
-// DNS subdomain prefix and a name of at most 63 alphanumerics, '-', '_' or
-// '.' that starts and ends alphanumeric. A key it rejects gets the full check,
-// so it decides only how fast a valid key is accepted, never which errors are
-// reported (TestIsPlainLabelKeyAgreesWithIsQualifiedName).
-func isPlainLabelKey(k string) bool {
-	prefix, name, hasPrefix := strings.Cut(k, "/")
-	if !hasPrefix {
-		name = prefix
-	} else if prefix == "" || len(validation.IsDNS1123Subdomain(prefix)) != 0 {
-		return false
-	}
-	if name == "" || len(name) > labelKeyNameMaxLength || !isAlnum(name[0]) || !isAlnum(name[len(name)-1]) {
-		return false
-	}
-	for i := range len(name) {
-		if c := name[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
-			return false
-		}
-	}
-	return true
-}
-
-// labelKeyNameMaxLength is the longest name part of a label key.
-const labelKeyNameMaxLength = 63
-
-func isAlnum(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -9,21 +9,24 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// TestIsPlainLabelKeyAgreesWithIsQualifiedName: the allocation-free check
-// accepts exactly the keys validation.IsQualifiedName accepts, over every
-// string of up to 4 characters from an alphabet of each character class, and
-// at the length limits.
-func TestIsPlainLabelKeyAgreesWithIsQualifiedName(t *testing.T) {
-	keys := []string{
+// TestNameAcceptorsAgreeWithK8s: each allocation-free wrapper (names.go)
+// returns exactly what its k8s function returns, over every string of up to 4
+// characters from an alphabet of each character class, and at the length
+// limits.
+func TestNameAcceptorsAgreeWithK8s(t *testing.T) {
+	values := []string{
 		strings.Repeat("a", 63), strings.Repeat("a", 64),
+		strings.Repeat("a", 253), strings.Repeat("a", 254),
+		strings.Repeat("a.", 126) + "a", strings.Repeat("a.", 127) + "a",
+		strings.Repeat("a", 100) + "." + strings.Repeat("b", 100),
 		strings.Repeat("a", 253) + "/k", strings.Repeat("a", 254) + "/k",
 		"example.com/" + strings.Repeat("b", 63), "example.com/" + strings.Repeat("b", 64),
-		"app.kubernetes.io/name", "Example.com/name", "-a.com/name", "a//b",
+		"app.kubernetes.io/name", "Example.com/name", "-a.com/name", "a//b", "webapp-ns", "web.app",
 	}
-	const alphabet = "aZ0-_./ "
+	const alphabet = "aZ0-_./ é"
 	var gen func(prefix string, n int)
 	gen = func(prefix string, n int) {
-		keys = append(keys, prefix)
+		values = append(values, prefix)
 		if n == 0 {
 			return
 		}
@@ -32,8 +35,22 @@ func TestIsPlainLabelKeyAgreesWithIsQualifiedName(t *testing.T) {
 		}
 	}
 	gen("", 4)
-	for _, k := range keys {
-		assert.Equal(t, len(validation.IsQualifiedName(k)) == 0, isPlainLabelKey(k), "key %q", k)
+	for _, tc := range []struct {
+		name      string
+		got, want func(string) []string
+	}{
+		{"IsDNS1123Subdomain", dns1123Subdomain, validation.IsDNS1123Subdomain},
+		{"IsDNS1123Label", dns1123Label, validation.IsDNS1123Label},
+		{"IsQualifiedName", qualifiedName, validation.IsQualifiedName},
+		{"IsValidLabelValue", labelValue, validation.IsValidLabelValue},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, v := range values {
+				if !assert.Equal(t, tc.want(v), tc.got(v), "value %q", v) {
+					return
+				}
+			}
+		})
 	}
 }
 
