@@ -1,6 +1,7 @@
 package v1beta1
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -72,6 +73,39 @@ func TestTransformationRefValidAgreesWithValidate(t *testing.T) {
 			} {
 				r := TransformationRef{Namespace: ns, Name: name, TemplateRefs: trs}
 				assert.Equal(t, len(r.validate(p)) == 0, r.valid(), "%+v", r)
+			}
+		}
+	}
+}
+
+// TestMatchesDurationPatternAgreesWithRegexp: the written-out matcher agrees
+// with VSO's duration patterns as regexps, over every string of up to 5
+// characters from an alphabet of each character class.
+func TestMatchesDurationPatternAgreesWithRegexp(t *testing.T) {
+	var values []string
+	const alphabet = "09.smhdx-"
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		values = append(values, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(prefix+string(c), n-1)
+		}
+	}
+	gen("", 5)
+	values = append(values, "1é", "1.5m\n", "10000000000000000000h", "s", "ms")
+	for _, tc := range []struct {
+		pattern, units string
+	}{
+		{durationPattern, "smh"},
+		{pkiDurationPattern, "smhd"},
+	} {
+		re := regexp.MustCompile(tc.pattern)
+		for _, v := range values {
+			if !assert.Equal(t, re.MatchString(v), matchesDurationPattern(v, tc.units), "%s on %q", tc.pattern, v) {
+				break
 			}
 		}
 	}
