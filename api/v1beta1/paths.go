@@ -10,9 +10,9 @@ import "k8s.io/apimachinery/pkg/util/validation/field"
 // reported: most of Validate's time. A *field.Path is immutable (Child, Index
 // and Key return new paths and never change their receiver), so the paths of
 // locations that exist once per object are built once here and shared by all
-// calls. Paths below a list index or a map key are still built per call, and
-// only where that element exists or an error is reported. Nothing here grows:
-// there is no cache, only these fixed paths.
+// calls. Paths below a list index or a map key (a rollout restart target, a
+// template, a transformationRef) are built only when an error is reported
+// there. Nothing here grows: there is no cache, only these fixed paths.
 var (
 	specPath = field.NewPath("spec")
 	metaPath = field.NewPath("metadata")

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -24,18 +25,8 @@ func TestNameAcceptorsAgreeWithK8s(t *testing.T) {
 		"example.com/" + strings.Repeat("b", 63), "example.com/" + strings.Repeat("b", 64),
 		"app.kubernetes.io/name", "Example.com/name", "-a.com/name", "a//b", "webapp-ns", "web.app",
 	}
-	const alphabet = "aZ0-_./ é"
-	var gen func(prefix string, n int)
-	gen = func(prefix string, n int) {
-		values = append(values, prefix)
-		if n == 0 {
-			return
-		}
-		for _, c := range alphabet {
-			gen(prefix+string(c), n-1)
-		}
-	}
-	gen("", 4)
+	values = append(values, allStrings("aZ0-_./ é", 4)...)
+	require.Len(t, allStrings("ab", 2), 1+2+4)
 	for _, tc := range []struct {
 		name      string
 		got, want func(string) []string
@@ -82,20 +73,7 @@ func TestTransformationRefValidAgreesWithValidate(t *testing.T) {
 // with VSO's duration patterns as regexps, over every string of up to 5
 // characters from an alphabet of each character class.
 func TestMatchesDurationPatternAgreesWithRegexp(t *testing.T) {
-	var values []string
-	const alphabet = "09.smhdx-"
-	var gen func(prefix string, n int)
-	gen = func(prefix string, n int) {
-		values = append(values, prefix)
-		if n == 0 {
-			return
-		}
-		for _, c := range alphabet {
-			gen(prefix+string(c), n-1)
-		}
-	}
-	gen("", 5)
-	values = append(values, "1é", "1.5m\n", "10000000000000000000h", "s", "ms")
+	values := append(allStrings("09.smhdx-", 5), "1é", "1.5m\n", "10000000000000000000h", "s", "ms")
 	for _, tc := range []struct {
 		pattern, units string
 	}{
@@ -109,4 +87,20 @@ func TestMatchesDurationPatternAgreesWithRegexp(t *testing.T) {
 			}
 		}
 	}
+}
+
+// allStrings returns every string of up to maxLen characters from alphabet.
+func allStrings(alphabet string, maxLen int) []string {
+	out := []string{""}
+	for prev := out; maxLen > 0; maxLen-- {
+		var next []string
+		for _, p := range prev {
+			for _, c := range alphabet {
+				next = append(next, p+string(c))
+			}
+		}
+		out = append(out, next...)
+		prev = next
+	}
+	return out
 }
