@@ -58,8 +58,9 @@ func validateLabels(labels map[string]string, p *field.Path) field.ErrorList {
 // order. Annotation values are never printed.
 func validateAnnotations(annotations map[string]string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	// Lower-casing does not change whether a key is a plain label key, so
-	// keys that all are need neither sorting nor the full check.
+	// A plain label key stays one when lower-cased (it is ASCII with a
+	// lower-case prefix), so when every key is one there is nothing to
+	// report per key: no sorting, no full check.
 	if !allEntries(annotations, func(k, _ string) bool { return isPlainLabelKey(k) }) {
 		for _, k := range sortedKeys(annotations) {
 			for _, msg := range qualifiedName(strings.ToLower(k)) {
