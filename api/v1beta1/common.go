@@ -1,7 +1,10 @@
 package v1beta1
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -12,6 +15,10 @@ const (
 	RolloutKindStatefulSet = "StatefulSet"
 	RolloutKindArgoRollout = "argo.Rollout"
 )
+
+// rolloutKinds are the allowed RolloutRestartTarget.Kind values, in the order
+// errors list them.
+var rolloutKinds = []string{RolloutKindDeployment, RolloutKindDaemonSet, RolloutKindStatefulSet, RolloutKindArgoRollout}
 
 // Destination is where the rendered Kubernetes Secret goes.
 type Destination struct {
@@ -93,31 +100,56 @@ type SyncConfig struct {
 	InstantUpdates bool `json:"instantUpdates,omitempty"`
 }
 
-func (d *Destination) validate(p *field.Path) field.ErrorList {
-	errs := validateName(d.Name, true, p.Child("name"))
-	errs = append(errs, validateLabels(d.Labels, p.Child("labels"))...)
-	errs = append(errs, validateAnnotations(d.Annotations, p.Child("annotations"))...)
-	return append(errs, d.Transformation.validate(p.Child("transformation"))...)
+// validate checks the destination at the fixed paths p (see paths.go).
+func (d *Destination) validate(p *destinationFieldPaths) field.ErrorList {
+	errs := validateName(d.Name, true, p.name)
+	errs = append(errs, validateLabels(d.Labels, p.labels)...)
+	errs = append(errs, validateAnnotations(d.Annotations, p.annotations)...)
+	return append(errs, d.Transformation.validate(&p.transformation)...)
 }
 
-func (t *Transformation) validate(p *field.Path) field.ErrorList {
-	errs := validateTemplates(t.Templates, p.Child("templates"))
+// validate checks the transformation at the fixed paths p (see paths.go).
+func (t *Transformation) validate(p *transformationFieldPaths) field.ErrorList {
+	errs := validateTemplates(t.Templates, p.templates)
 	for i := range t.TransformationRefs {
-		errs = append(errs, t.TransformationRefs[i].validate(p.Child("transformationRefs").Index(i))...)
+		if r := &t.TransformationRefs[i]; !r.valid() {
+			errs = append(errs, r.validate(p.transformationRefs.Index(i))...)
+		}
 	}
-	errs = append(errs, validateRegexps(t.Includes, p.Child("includes"))...)
-	return append(errs, validateRegexps(t.Excludes, p.Child("excludes"))...)
+	errs = append(errs, validateRegexps(t.Includes, p.includes)...)
+	return append(errs, validateRegexps(t.Excludes, p.excludes)...)
 }
 
 // validateTemplates checks output keys and that every template has text.
 // Template text is never printed.
 func validateTemplates(templates map[string]Template, p *field.Path) field.ErrorList {
+	if allEntries(templates, func(k string, t Template) bool {
+		return t.Text != "" && len(validation.IsConfigMapKey(k)) == 0
+	}) {
+		return nil
+	}
 	var errs field.ErrorList
 	for _, k := range sortedKeys(templates) {
 		errs = append(errs, validateSecretKey(k, p)...)
-		errs = append(errs, validateRequired(templates[k].Text, p.Key(k).Child("text"))...)
+		if templates[k].Text == "" {
+			errs = append(errs, field.Required(p.Key(k).Child("text"), ""))
+		}
 	}
 	return errs
+}
+
+// valid reports whether validate reports nothing, without building the
+// paths validate needs only to report errors.
+func (r *TransformationRef) valid() bool {
+	if !isValidName(r.Name) || (r.Namespace != "" && len(dns1123Label(r.Namespace)) != 0) {
+		return false
+	}
+	for _, tr := range r.TemplateRefs {
+		if tr.Name == "" || (tr.KeyOverride != "" && len(validation.IsConfigMapKey(tr.KeyOverride)) != 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *TransformationRef) validate(p *field.Path) field.ErrorList {
@@ -136,9 +168,11 @@ func (r *TransformationRef) validate(p *field.Path) field.ErrorList {
 func validateRolloutRestartTargets(targets []RolloutRestartTarget, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, t := range targets {
+		if slices.Contains(rolloutKinds, t.Kind) && isValidName(t.Name) {
+			continue // valid: its paths are not built
+		}
 		tp := p.Index(i)
-		errs = append(errs, validateEnum(t.Kind, true, tp.Child("kind"),
-			RolloutKindDeployment, RolloutKindDaemonSet, RolloutKindStatefulSet, RolloutKindArgoRollout)...)
+		errs = append(errs, validateEnum(t.Kind, true, tp.Child("kind"), rolloutKinds...)...)
 		errs = append(errs, validateName(t.Name, true, tp.Child("name"))...)
 	}
 	return errs

@@ -43,12 +43,12 @@ func (*VaultConnection) GetKind() string { return KindVaultConnection }
 // Validate checks the object; see the package documentation.
 func (o *VaultConnection) Validate() field.ErrorList {
 	errs := validateObjectMeta(&o.ObjectMeta)
-	s, p := &o.Spec, specPath
-	errs = append(errs, validateHTTPURL(s.Address, p.Child("address"))...)
-	errs = append(errs, validateHeaders(s.Headers, p.Child("headers"))...)
-	errs = append(errs, validateName(s.CACertSecretRef, false, p.Child("caCertSecretRef"))...)
+	s, p := &o.Spec, &specPaths
+	errs = append(errs, validateHTTPURL(s.Address, p.address)...)
+	errs = append(errs, validateHeaders(s.Headers, p.headers)...)
+	errs = append(errs, validateName(s.CACertSecretRef, false, p.caCertSecretRef)...)
 	if s.CACertSecretRef != "" && s.CACertPath != "" {
-		errs = append(errs, field.Forbidden(p.Child("caCertPath"), "may not be set together with caCertSecretRef"))
+		errs = append(errs, field.Forbidden(p.caCertPath, "may not be set together with caCertSecretRef"))
 	}
-	return append(errs, validateDuration(s.Timeout, p.Child("timeout"))...)
+	return append(errs, validateDuration(s.Timeout, p.timeout)...)
 }

@@ -20,6 +20,10 @@ const (
 	MaxRenewalPercent     = 90
 )
 
+// httpMethods are the allowed VaultDynamicSecretSpec.RequestHTTPMethod values,
+// in the order errors list them.
+var httpMethods = []string{HTTPMethodGet, HTTPMethodPost, HTTPMethodPut}
+
 // VaultDynamicSecret syncs dynamic credentials (with a lease) into a
 // Kubernetes Secret.
 type VaultDynamicSecret struct {
@@ -77,16 +81,15 @@ func (o *VaultDynamicSecret) RenewalPercentOrDefault() int {
 // Validate checks the object; see the package documentation.
 func (o *VaultDynamicSecret) Validate() field.ErrorList {
 	errs := validateObjectMeta(&o.ObjectMeta)
-	s, p := &o.Spec, specPath
-	errs = append(errs, validateRef(s.VaultAuthRef, p.Child("vaultAuthRef"))...)
-	errs = append(errs, validateVaultPath(s.Mount, true, p.Child("mount"))...)
-	errs = append(errs, validateVaultPath(s.Path, true, p.Child("path"))...)
-	errs = append(errs, validateEnum(s.RequestHTTPMethod, false, p.Child("requestHTTPMethod"),
-		HTTPMethodGet, HTTPMethodPost, HTTPMethodPut)...)
+	s, p := &o.Spec, &specPaths
+	errs = append(errs, validateRef(s.VaultAuthRef, p.vaultAuthRef)...)
+	errs = append(errs, validateVaultPath(s.Mount, true, p.mount)...)
+	errs = append(errs, validateVaultPath(s.Path, true, p.path)...)
+	errs = append(errs, validateEnum(s.RequestHTTPMethod, false, p.requestHTTPMethod, httpMethods...)...)
 	if rp := s.RenewalPercent; rp != nil && (*rp < 0 || *rp > MaxRenewalPercent) {
-		errs = append(errs, field.Invalid(p.Child("renewalPercent"), *rp, "must be between 0 and 90, inclusive"))
+		errs = append(errs, field.Invalid(p.renewalPercent, *rp, "must be between 0 and 90, inclusive"))
 	}
-	errs = append(errs, validateDuration(s.RefreshAfter, p.Child("refreshAfter"))...)
-	errs = append(errs, validateRolloutRestartTargets(s.RolloutRestartTargets, p.Child("rolloutRestartTargets"))...)
-	return append(errs, s.Destination.validate(p.Child("destination"))...)
+	errs = append(errs, validateDuration(s.RefreshAfter, p.refreshAfter)...)
+	errs = append(errs, validateRolloutRestartTargets(s.RolloutRestartTargets, p.rolloutRestartTargets)...)
+	return append(errs, s.Destination.validate(&destinationPaths)...)
 }

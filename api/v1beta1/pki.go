@@ -65,18 +65,18 @@ func (*VaultPKISecret) GetKind() string { return KindVaultPKISecret }
 // Validate checks the object; see the package documentation.
 func (o *VaultPKISecret) Validate() field.ErrorList {
 	errs := validateObjectMeta(&o.ObjectMeta)
-	s, p := &o.Spec, specPath
-	errs = append(errs, validateRef(s.VaultAuthRef, p.Child("vaultAuthRef"))...)
-	errs = append(errs, validateVaultPath(s.Mount, true, p.Child("mount"))...)
-	errs = append(errs, validateVaultPath(s.Role, true, p.Child("role"))...)
-	errs = append(errs, validateVaultPath(s.IssuerRef, false, p.Child("issuerRef"))...)
-	errs = append(errs, validateDuration(s.ExpiryOffset, p.Child("expiryOffset"))...)
-	errs = append(errs, validatePKIDuration(s.TTL, p.Child("ttl"))...)
+	s, p := &o.Spec, &specPaths
+	errs = append(errs, validateRef(s.VaultAuthRef, p.vaultAuthRef)...)
+	errs = append(errs, validateVaultPath(s.Mount, true, p.mount)...)
+	errs = append(errs, validateVaultPath(s.Role, true, p.role)...)
+	errs = append(errs, validateVaultPath(s.IssuerRef, false, p.issuerRef)...)
+	errs = append(errs, validateDuration(s.ExpiryOffset, p.expiryOffset)...)
+	errs = append(errs, validatePKIDuration(s.TTL, p.ttl)...)
 	if s.NotAfter != "" {
 		if _, err := time.Parse(time.RFC3339, s.NotAfter); err != nil {
-			errs = append(errs, field.Invalid(p.Child("notAfter"), s.NotAfter, "must be an RFC 3339 time like 2030-01-01T00:00:00Z"))
+			errs = append(errs, field.Invalid(p.notAfter, s.NotAfter, "must be an RFC 3339 time like 2030-01-01T00:00:00Z"))
 		}
 	}
-	errs = append(errs, validateRolloutRestartTargets(s.RolloutRestartTargets, p.Child("rolloutRestartTargets"))...)
-	return append(errs, s.Destination.validate(p.Child("destination"))...)
+	errs = append(errs, validateRolloutRestartTargets(s.RolloutRestartTargets, p.rolloutRestartTargets)...)
+	return append(errs, s.Destination.validate(&destinationPaths)...)
 }

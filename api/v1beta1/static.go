@@ -13,6 +13,10 @@ const (
 	KVv2 = "kv-v2"
 )
 
+// kvTypes are the allowed VaultStaticSecretSpec.Type values, in the order
+// errors list them.
+var kvTypes = []string{KVv1, KVv2}
+
 // VaultStaticSecret syncs a KV secret into a Kubernetes Secret.
 type VaultStaticSecret struct {
 	metav1.TypeMeta   `json:",inline"`
@@ -62,18 +66,18 @@ func (o *VaultStaticSecret) HMACEnabled() bool {
 // Validate checks the object; see the package documentation.
 func (o *VaultStaticSecret) Validate() field.ErrorList {
 	errs := validateObjectMeta(&o.ObjectMeta)
-	s, p := &o.Spec, specPath
-	errs = append(errs, validateRef(s.VaultAuthRef, p.Child("vaultAuthRef"))...)
-	errs = append(errs, validateVaultPath(s.Mount, true, p.Child("mount"))...)
-	errs = append(errs, validateVaultPath(s.Path, true, p.Child("path"))...)
-	errs = append(errs, validateEnum(s.Type, true, p.Child("type"), KVv1, KVv2)...)
+	s, p := &o.Spec, &specPaths
+	errs = append(errs, validateRef(s.VaultAuthRef, p.vaultAuthRef)...)
+	errs = append(errs, validateVaultPath(s.Mount, true, p.mount)...)
+	errs = append(errs, validateVaultPath(s.Path, true, p.path)...)
+	errs = append(errs, validateEnum(s.Type, true, p.typ, kvTypes...)...)
 	switch {
 	case s.Version < 0:
-		errs = append(errs, field.Invalid(p.Child("version"), s.Version, "must be greater than or equal to 0"))
+		errs = append(errs, field.Invalid(p.version, s.Version, "must be greater than or equal to 0"))
 	case s.Version > 0 && s.Type != KVv2:
-		errs = append(errs, field.Forbidden(p.Child("version"), "may only be set with type kv-v2"))
+		errs = append(errs, field.Forbidden(p.version, "may only be set with type kv-v2"))
 	}
-	errs = append(errs, validateDuration(s.RefreshAfter, p.Child("refreshAfter"))...)
-	errs = append(errs, validateRolloutRestartTargets(s.RolloutRestartTargets, p.Child("rolloutRestartTargets"))...)
-	return append(errs, s.Destination.validate(p.Child("destination"))...)
+	errs = append(errs, validateDuration(s.RefreshAfter, p.refreshAfter)...)
+	errs = append(errs, validateRolloutRestartTargets(s.RolloutRestartTargets, p.rolloutRestartTargets)...)
+	return append(errs, s.Destination.validate(&destinationPaths)...)
 }

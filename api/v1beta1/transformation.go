@@ -47,11 +47,13 @@ func (*SecretTransformation) GetKind() string { return KindSecretTransformation 
 // renderer.
 func (o *SecretTransformation) Validate() field.ErrorList {
 	errs := validateObjectMeta(&o.ObjectMeta)
-	s, p := &o.Spec, specPath
-	errs = append(errs, validateTemplates(s.Templates, p.Child("templates"))...)
+	s, p := &o.Spec, &specTransformationPaths
+	errs = append(errs, validateTemplates(s.Templates, p.templates)...)
 	for i, st := range s.SourceTemplates {
-		errs = append(errs, validateRequired(st.Text, p.Child("sourceTemplates").Index(i).Child("text"))...)
+		if st.Text == "" {
+			errs = append(errs, field.Required(specPaths.sourceTemplates.Index(i).Child("text"), ""))
+		}
 	}
-	errs = append(errs, validateRegexps(s.Includes, p.Child("includes"))...)
-	return append(errs, validateRegexps(s.Excludes, p.Child("excludes"))...)
+	errs = append(errs, validateRegexps(s.Includes, p.includes)...)
+	return append(errs, validateRegexps(s.Excludes, p.excludes)...)
 }

@@ -16,40 +16,38 @@ import (
 // snip stands in for a value that may be secret.
 const snip = "<snip>"
 
-var (
-	specPath = field.NewPath("spec")
-	metaPath = field.NewPath("metadata")
-)
-
 // validateObjectMeta checks name, namespace, labels and annotations of an
 // object read from git. The namespace may be empty: Argo CD fills it in.
 func validateObjectMeta(m *metav1.ObjectMeta) field.ErrorList {
 	var errs field.ErrorList
 	if m.Name == "" {
-		errs = append(errs, field.Required(metaPath.Child("name"), ""))
+		errs = append(errs, field.Required(metaPaths.name, ""))
 	} else {
-		for _, msg := range apivalidation.NameIsDNSSubdomain(m.Name, false) {
-			errs = append(errs, field.Invalid(metaPath.Child("name"), m.Name, msg))
+		for _, msg := range dns1123Subdomain(m.Name) {
+			errs = append(errs, field.Invalid(metaPaths.name, m.Name, msg))
 		}
 	}
 	if m.Namespace != "" {
-		for _, msg := range apivalidation.ValidateNamespaceName(m.Namespace, false) {
-			errs = append(errs, field.Invalid(metaPath.Child("namespace"), m.Namespace, msg))
+		for _, msg := range dns1123Label(m.Namespace) {
+			errs = append(errs, field.Invalid(metaPaths.namespace, m.Namespace, msg))
 		}
 	}
-	errs = append(errs, validateLabels(m.Labels, metaPath.Child("labels"))...)
-	errs = append(errs, validateAnnotations(m.Annotations, metaPath.Child("annotations"))...)
+	errs = append(errs, validateLabels(m.Labels, metaPaths.labels)...)
+	errs = append(errs, validateAnnotations(m.Annotations, metaPaths.annotations)...)
 	return errs
 }
 
 // validateLabels is metav1 validation.ValidateLabels with a stable order.
 func validateLabels(labels map[string]string, p *field.Path) field.ErrorList {
+	if allEntries(labels, func(k, v string) bool { return isPlainLabelKey(k) && len(labelValue(v)) == 0 }) {
+		return nil
+	}
 	var errs field.ErrorList
 	for _, k := range sortedKeys(labels) {
-		for _, msg := range validation.IsQualifiedName(k) {
+		for _, msg := range qualifiedName(k) {
 			errs = append(errs, field.Invalid(p, k, msg))
 		}
-		for _, msg := range validation.IsValidLabelValue(labels[k]) {
+		for _, msg := range labelValue(labels[k]) {
 			errs = append(errs, field.Invalid(p.Key(k), labels[k], msg))
 		}
 	}
@@ -60,9 +58,14 @@ func validateLabels(labels map[string]string, p *field.Path) field.ErrorList {
 // order. Annotation values are never printed.
 func validateAnnotations(annotations map[string]string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, k := range sortedKeys(annotations) {
-		for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
-			errs = append(errs, field.Invalid(p, k, msg))
+	// A plain label key stays one when lower-cased (it is ASCII with a
+	// lower-case prefix), so when every key is one there is nothing to
+	// report per key: no sorting, no full check.
+	if !allEntries(annotations, func(k, _ string) bool { return isPlainLabelKey(k) }) {
+		for _, k := range sortedKeys(annotations) {
+			for _, msg := range qualifiedName(strings.ToLower(k)) {
+				errs = append(errs, field.Invalid(p, k, msg))
+			}
 		}
 	}
 	if err := apivalidation.ValidateAnnotationsSize(annotations); err != nil {
@@ -73,6 +76,9 @@ func validateAnnotations(annotations map[string]string, p *field.Path) field.Err
 
 // validateHeaders checks HTTP header names; values are never printed.
 func validateHeaders(headers map[string]string, p *field.Path) field.ErrorList {
+	if allEntries(headers, func(k, _ string) bool { return len(validation.IsHTTPHeaderName(k)) == 0 }) {
+		return nil
+	}
 	var errs field.ErrorList
 	for _, k := range sortedKeys(headers) {
 		for _, msg := range validation.IsHTTPHeaderName(k) {
@@ -163,6 +169,12 @@ func validateRegexps(patterns []string, p *field.Path) field.ErrorList {
 	return errs
 }
 
+// isValidName reports whether validateName(v, true, p) reports nothing,
+// without building p.
+func isValidName(v string) bool {
+	return v != "" && isDNS1123Subdomain(v)
+}
+
 // validateName checks a Kubernetes object name (DNS subdomain).
 func validateName(v string, required bool, p *field.Path) field.ErrorList {
 	if v == "" {
@@ -172,7 +184,7 @@ func validateName(v string, required bool, p *field.Path) field.ErrorList {
 		return nil
 	}
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(v) {
+	for _, msg := range dns1123Subdomain(v) {
 		errs = append(errs, field.Invalid(p, v, msg))
 	}
 	return errs
@@ -184,7 +196,7 @@ func validateNamespace(v string, p *field.Path) field.ErrorList {
 		return nil
 	}
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(v) {
+	for _, msg := range dns1123Label(v) {
 		errs = append(errs, field.Invalid(p, v, msg))
 	}
 	return errs
@@ -207,7 +219,7 @@ func validateRef(ref string, p *field.Path) field.ErrorList {
 		if ns == "" {
 			errs = append(errs, field.Invalid(p, ref, "namespace before '/' must not be empty"))
 		}
-		for _, msg := range validation.IsDNS1123Label(ns) {
+		for _, msg := range dns1123Label(ns) {
 			if ns != "" {
 				errs = append(errs, field.Invalid(p, ref, "namespace: "+msg))
 			}
@@ -216,7 +228,7 @@ func validateRef(ref string, p *field.Path) field.ErrorList {
 	if name == "" {
 		return append(errs, field.Invalid(p, ref, "name after '/' must not be empty"))
 	}
-	for _, msg := range validation.IsDNS1123Subdomain(name) {
+	for _, msg := range dns1123Subdomain(name) {
 		errs = append(errs, field.Invalid(p, ref, "name: "+msg))
 	}
 	return errs
@@ -250,6 +262,19 @@ func validateMinInt64(v, minimum int64, p *field.Path) field.ErrorList {
 		return field.ErrorList{field.Invalid(p, v, fmt.Sprintf("must be at least %d", minimum))}
 	}
 	return nil
+}
+
+// allEntries reports whether ok holds for every entry of m, in map order and
+// without allocating. The validators use it to skip, for a map where nothing
+// is wrong (the usual case), the sorting of its keys and the full checks that
+// only matter to report errors in a stable order.
+func allEntries[V any](m map[string]V, ok func(string, V) bool) bool {
+	for k, v := range m {
+		if !ok(k, v) {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedKeys[V any](m map[string]V) []string {
