@@ -44,13 +44,12 @@ type blockLine struct {
 // as nil.
 func readBlockYAML(doc []byte, maxDepth int) (v any, ok bool) {
 	lines := linePool.Get().(*[]blockLine)
+	r := blockReader{maxDepth: maxDepth, lines: (*lines)[:0]}
 	defer func() {
-		clear(*lines) // no reference to doc stays in the pool
-		*lines = (*lines)[:0]
+		clear(r.lines) // no reference to doc stays in the pool
+		*lines = r.lines[:0]
 		linePool.Put(lines)
 	}()
-	r := blockReader{maxDepth: maxDepth, lines: (*lines)[:0]}
-	defer func() { *lines = r.lines }()
 	if !r.split(doc) {
 		return nil, false
 	}
@@ -98,7 +97,7 @@ func (r *blockReader) split(doc []byte) bool {
 // block reads the mapping or sequence that starts at the next line, at
 // that line's indentation, as the depth-th level of nesting.
 func (r *blockReader) block(depth int) (any, bool) {
-	if r.maxDepth > 0 && depth > r.maxDepth {
+	if r.tooDeep(depth) {
 		return nil, false
 	}
 	ln := r.lines[r.i]
@@ -107,6 +106,9 @@ func (r *blockReader) block(depth int) (any, bool) {
 	}
 	return r.mapping(ln.indent, depth)
 }
+
+// tooDeep tells whether a collection at depth is past the limit.
+func (r *blockReader) tooDeep(depth int) bool { return r.maxDepth > 0 && depth > r.maxDepth }
 
 // isEntry tells whether a line's text starts a sequence entry.
 func isEntry(text []byte) bool {
@@ -300,7 +302,7 @@ func (r *blockReader) scalar(text []byte, depth int) (any, bool) {
 		}
 		return string(v), true
 	case '{', '[':
-		if len(text) < 2 || !onlyComment(text[2:]) || (r.maxDepth > 0 && depth > r.maxDepth) {
+		if len(text) < 2 || !onlyComment(text[2:]) || r.tooDeep(depth) {
 			return nil, false
 		}
 		switch string(text[:2]) {

@@ -237,7 +237,7 @@ func writeDataKey(b *bytes.Buffer, k string) {
 // they are, without json.Marshal.
 func writeQuoted(b *bytes.Buffer, s string) {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=') {
+		if c := s[i]; !base64Letter(c) && c != '=' {
 			b.Write(quoteJSON(s))
 			return
 		}
@@ -245,6 +245,12 @@ func writeQuoted(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 	b.WriteString(s)
 	b.WriteByte('"')
+}
+
+// base64Letter tells whether c is one of standard base64's 64 letters (not
+// its padding).
+func base64Letter(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/'
 }
 
 // plainScalar tells whether yaml.v3 writes s (a key or a value) as a plain

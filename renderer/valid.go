@@ -245,7 +245,7 @@ func base64Len(s string) (n int, ok bool) {
 		return 0, false
 	}
 	for i := 0; i < len(s)-pad; i++ {
-		if c := s[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
+		if !base64Letter(s[i]) {
 			return 0, false
 		}
 	}
