@@ -244,10 +244,12 @@ func renderApp(ctx context.Context, env Env, a appRun, lim limits.Limits, c *com
 	if lim.OutputSize > 0 && out.Len() > lim.OutputSize {
 		return &exitError{code: ExitProblems, err: limits.Exceeded(limits.OutputSize, lim.OutputSize, "the output")}
 	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	log.Debug().Dur("decode", res.Stats.Decode).Dur("plan", res.Stats.Plan).Dur("fetch", res.Stats.Fetch).
-		Dur("emit", res.Stats.Emit).Dur("write", time.Since(t0)).Uint64("go_sys_bytes", ms.Sys).Msg("phases")
+	if e := log.Debug(); e.Enabled() { // ReadMemStats stops the world: only when asked
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		e.Dur("decode", res.Stats.Decode).Dur("plan", res.Stats.Plan).Dur("fetch", res.Stats.Fetch).
+			Dur("emit", res.Stats.Emit).Dur("write", time.Since(t0)).Uint64("go_sys_bytes", ms.Sys).Msg("phases")
+	}
 	if !c.commit() {
 		return &exitError{code: ExitProblems, err: interruptedError(ctx)}
 	}
