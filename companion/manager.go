@@ -49,7 +49,7 @@ type Options struct {
 	// Limits holds the floors on schedules (--min-*, VAULTCMP_MIN_*); the
 	// zero value means limits.Default().
 	Limits limits.Limits
-	Logger                  logr.Logger
+	Logger logr.Logger
 }
 
 // ErrNoAllowList is returned when no Vault address is allowed: the companion

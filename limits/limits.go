@@ -93,9 +93,9 @@ type Spec struct {
 	// Floor marks a lower bound (a schedule may not be shorter) rather than
 	// an upper one.
 	Floor bool
-	field   func(*Limits) *int64
-	intF    func(*Limits) *int
-	durF    func(*Limits) *time.Duration
+	field func(*Limits) *int64
+	intF  func(*Limits) *int
+	durF  func(*Limits) *time.Duration
 }
 
 // Flag is the command-line flag that sets the limit.
