@@ -46,10 +46,11 @@ type Options struct {
 	HMACKey                 []byte
 	Concurrency             int           // reconciles in parallel; default 16
 	MaxBackoff              time.Duration // default 1 minute
+	Logger                  logr.Logger
+
 	// Limits holds the floors on schedules (--min-*, VAULTCMP_MIN_*); the
 	// zero value means limits.Default().
 	Limits limits.Limits
-	Logger logr.Logger
 }
 
 // ErrNoAllowList is returned when no Vault address is allowed: the companion

@@ -90,12 +90,13 @@ type Spec struct {
 	Kind    Kind
 	Default int64 // bytes, count, or nanoseconds
 	Help    string
+	field   func(*Limits) *int64
+	intF    func(*Limits) *int
+	durF    func(*Limits) *time.Duration
+
 	// Floor marks a lower bound (a schedule may not be shorter) rather than
 	// an upper one.
 	Floor bool
-	field func(*Limits) *int64
-	intF  func(*Limits) *int
-	durF  func(*Limits) *time.Duration
 }
 
 // Flag is the command-line flag that sets the limit.
