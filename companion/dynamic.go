@@ -77,9 +77,11 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 			reason = "the lease is not renewable and reached its horizon: new credentials"
 		}
 	}
-	if !fresh && !spec.AllowStaticCreds {
+	if st.Change != "" && st.Contract == digest(carrier) && !spec.AllowStaticCreds {
 		if at, wait := reissueWait(now, st.IssuedAt, fl); wait {
-			// Due, but the last issue was less than the re-issue floor ago.
+			// Due (renewal refused or truncated, the Secret deleted, a lease
+			// that cannot be renewed), but the last issue was less than the
+			// re-issue floor ago. A new contract is not delayed.
 			st.NextAt = at
 			return outcome{state: st}, nil
 		}

@@ -31,8 +31,9 @@ func (r *Reconciler) pki(ctx context.Context, carrier *corev1.Secret, c *contrac
 		st.NextAt = renewAt
 		return outcome{state: st}, nil
 	}
-	if at, wait := reissueWait(now, st.IssuedAt, fl); wait && !fresh {
-		// Due, but the last issue was less than the re-issue floor ago.
+	if at, wait := reissueWait(now, st.IssuedAt, fl); wait && st.Serial != "" && st.Contract == digest(carrier) {
+		// Due (at expiry, or the Secret was deleted), but the last issue was
+		// less than the re-issue floor ago. A new contract is not delayed.
 		st.NextAt = at
 		return outcome{state: st}, nil
 	}
