@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -330,4 +331,50 @@ func TestHostileRevokeOnlyOwner(t *testing.T) {
 	byCert, _, err = cw.pki.Revoked(ctx, ca.Serial)
 	require.NoError(t, err)
 	assert.True(t, byCert)
+}
+
+// Row 9 in the companion, in depth: a carrier's state names another
+// team's lease (a forged state; the state seal makes the companion ignore
+// one, this holds without it). The companion world's identity may revoke
+// every lease under database/creds/, so only the companion's own rule
+// stands between the carrier and the victim's lease: a lease id is revoked
+// only under the carrier's own <mount>/<path>/.
+func TestHostileForeignLeaseNotRevoked(t *testing.T) {
+	cw := getCompanion(t)
+	ctx := t.Context()
+	require.NoError(t, cw.db.Role(ctx, "sched-victim-db", time.Hour, 2*time.Hour))
+	victim, err := vaultSrv.Client.Logical().ReadWithContext(ctx, "database/creds/sched-victim-db")
+	require.NoError(t, err)
+	victimUser := victim.Data["username"].(string)
+	t.Cleanup(func() { _ = vaultSrv.Client.Sys().RevokeWithContext(ctx, victim.LeaseID) })
+
+	cw.deploy(t, map[string]string{"vds.yaml": vds("sched-thief", "creds/webapp-readonly", "sched-thief-db", "")})
+	own := string(cw.waitData(t, "sched-thief-db", "username", 20*time.Second).Data["username"])
+	eventually(t, 10*time.Second, func() (bool, string) {
+		return carrierAnnotations(t, cw, "vaultcmp-vds.sched-thief")["vaultcmp.io/status"] == "Synced", "Synced"
+	}, cw.companion)
+	k := cw.cluster.Admin.CoreV1().Secrets("webapp-ns")
+	c, err := k.Get(ctx, "vaultcmp-vds.sched-thief", metav1.GetOptions{})
+	require.NoError(t, err)
+	state := c.Annotations["vaultcmp.io/state"]
+	var st struct {
+		LeaseID string `json:"leaseID"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(state), &st), state)
+	ownLease := st.LeaseID
+	require.NotEmpty(t, ownLease, state)
+	c.Annotations["vaultcmp.io/state"] = strings.Replace(state, ownLease, victim.LeaseID, 1)
+	_, err = k.Update(ctx, c, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	revokes0 := cw.auditCount(t, "sys/leases/revoke/"+victim.LeaseID)
+	cw.deleteCarrier(t, "vaultcmp-vds.sched-thief")
+	time.Sleep(2 * time.Second)
+	assert.True(t, cw.roleExists(t, victimUser), "the victim's PostgreSQL user survives the carrier's deletion")
+	assert.Zero(t, cw.auditCount(t, "sys/leases/revoke/"+victim.LeaseID)-revokes0, "no revocation of the victim's lease reached Vault")
+	t.Logf("events: %s", cw.events(t, "vaultcmp-vds.sched-thief"))
+	// The carrier's own lease was not revoked (its id was overwritten): the
+	// test's cleanup does it.
+	require.NoError(t, vaultSrv.Client.Sys().RevokeWithContext(ctx, ownLease))
+	assert.False(t, cw.roleExists(t, own))
 }
