@@ -28,6 +28,7 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 	}
 	fresh := st.Change == "" || st.Contract != digest(carrier) || (!exists && spec.Destination.Create)
 	percent := renewalPercent(spec.RenewalPercent)
+	fl := r.floors()
 	if !fresh && (st.NextAt.IsZero() || now.Before(st.NextAt)) {
 		// Not due: nothing to renew or re-read (a lease without duration and
 		// without refreshAfter is never re-read, as in VSO).
@@ -41,7 +42,11 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 			// when it expires, Vault revokes the lease. Renewing is no use.
 			_, superseded = r.Vault.TokenDeadline(id, st.TokenGen)
 		}
-		if superseded {
+		owned := ownLease(c, st.LeaseID)
+		if owned != nil {
+			// Never renewed (nor revoked): not a lease of this object.
+			reason = "the recorded lease is not one this object issued (" + errorMessage(owned) + "): new credentials"
+		} else if superseded {
 			reason = "the Vault token that created the lease was replaced: new credentials before it expires"
 		} else if st.Renewable && now.Before(st.LeaseExpiresAt) {
 			if st.Retries == 0 {
@@ -54,7 +59,7 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 				r.Metrics.Renewals.WithLabelValues(c.Object.Kind, carrier.Namespace).Inc()
 				st.LeaseDuration = int64(lease.Duration / time.Second)
 				st.LeaseExpiresAt = now.Add(lease.Duration)
-				st.NextAt = now.Add(r.horizon(lease.Duration, percent))
+				st.NextAt = renewalNext(now, r.horizon(lease.Duration, percent), fl)
 				return outcome{state: st}, nil
 			case err == nil:
 				reason = fmt.Sprintf("lease renewal was truncated to %s (max TTL): new credentials", lease.Duration)
@@ -70,6 +75,15 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 			reason = "the lease expired: new credentials"
 		} else {
 			reason = "the lease is not renewable and reached its horizon: new credentials"
+		}
+	}
+	if st.Change != "" && st.Contract == digest(carrier) && !spec.AllowStaticCreds {
+		if at, wait := reissueWait(now, st.IssuedAt, fl); wait {
+			// Due (renewal refused or truncated, the Secret deleted, a lease
+			// that cannot be renewed), but the last issue was less than the
+			// re-issue floor ago. A new contract is not delayed.
+			st.NextAt = at
+			return outcome{state: st}, nil
 		}
 	}
 	params := map[string]any{}
@@ -100,7 +114,7 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 			next = refresh
 		}
 		if next > 0 {
-			st.NextAt = now.Add(next + time.Duration(r.rand()*float64(150*time.Millisecond)))
+			st.NextAt = renewalNext(now, next+time.Duration(r.rand()*float64(150*time.Millisecond)), fl)
 		} else {
 			st.NextAt = time.Time{}
 		}
@@ -122,7 +136,7 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 		}
 		return outcome{}, err
 	}
-	if old := st.LeaseID; old != "" && !exists && old != sec.Lease.ID {
+	if old := st.LeaseID; old != "" && !exists && old != sec.Lease.ID && ownLease(c, old) == nil {
 		// The Secret was deleted: nothing uses the old lease any more;
 		// revoke it rather than orphan it (VSO issue #935).
 		if err := r.Vault.RevokeLease(ctx, id, old); err != nil {
@@ -133,11 +147,14 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 	st.TokenGen, st.Runtime = sec.TokenGeneration, r.Runtime
 	st.LeaseDuration = int64(sec.Lease.Duration / time.Second)
 	st.LeaseExpiresAt = now.Add(sec.Lease.Duration)
+	st.IssuedAt = now
 	switch {
+	case sec.Lease.Duration > 0 && sec.Lease.Renewable:
+		st.NextAt = renewalNext(now, r.horizon(sec.Lease.Duration, percent), fl)
 	case sec.Lease.Duration > 0:
-		st.NextAt = now.Add(r.horizon(sec.Lease.Duration, percent))
+		st.NextAt = reissueNext(now, now, r.horizon(sec.Lease.Duration, percent), fl)
 	case refresh > 0:
-		st.NextAt = now.Add(refresh)
+		st.NextAt = reissueNext(now, now, refreshNext(now, refresh, fl).Sub(now), fl)
 	default:
 		st.NextAt = time.Time{}
 	}

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -46,6 +47,10 @@ type Options struct {
 	Concurrency             int           // reconciles in parallel; default 16
 	MaxBackoff              time.Duration // default 1 minute
 	Logger                  logr.Logger
+
+	// Limits holds the floors on schedules (--min-*, VAULTCMP_MIN_*); the
+	// zero value means limits.Default().
+	Limits limits.Limits
 }
 
 // ErrNoAllowList is returned when no Vault address is allowed: the companion
@@ -123,6 +128,7 @@ func Run(ctx context.Context, opts Options) error {
 		HMACKey:       opts.HMACKey,
 		ArgoNamespace: opts.ArgoNamespace,
 		MaxBackoff:    opts.MaxBackoff,
+		Limits:        opts.Limits,
 		Runtime:       runtimeID(),
 	}
 	isCarrier := predicate.NewPredicateFuncs(func(o client.Object) bool {

@@ -15,15 +15,26 @@ import (
 func (r *Reconciler) pki(ctx context.Context, carrier *corev1.Secret, c *contract.V1, id *vault.Identity, st State) (outcome, error) {
 	spec := c.Object.PKI
 	now := r.now()
-	_, exists, err := readDestination(ctx, r.Kube, carrier.Namespace, c)
+	fl := r.floors()
+	cur, exists, err := readDestination(ctx, r.Kube, carrier.Namespace, c)
 	if err != nil {
 		return outcome{}, err
 	}
+	if cur == nil {
+		cur = map[string][]byte{} // gone: no key to prove possession of the old certificate
+	}
 	offset, _ := parseDuration(spec.ExpiryOffset)
 	renewAt := st.Expiration.Add(-offset)
-	due := st.Serial == "" || st.Contract != digest(carrier) || (!exists && spec.Destination.Create) || !now.Before(renewAt) || st.Expiration.Sub(now) < time.Second
+	fresh := st.Serial == "" || st.Contract != digest(carrier) || (!exists && spec.Destination.Create)
+	due := fresh || !now.Before(renewAt) || st.Expiration.Sub(now) < time.Second
 	if !due {
 		st.NextAt = renewAt
+		return outcome{state: st}, nil
+	}
+	if at, wait := reissueWait(now, st.IssuedAt, fl); wait && st.Serial != "" && st.Contract == digest(carrier) {
+		// Due (at expiry, or the Secret was deleted), but the last issue was
+		// less than the re-issue floor ago. A new contract is not delayed.
+		st.NextAt = at
 		return outcome{state: st}, nil
 	}
 	reason := "certificate re-issued before expiry"
@@ -52,27 +63,39 @@ func (r *Reconciler) pki(ctx context.Context, carrier *corev1.Secret, c *contrac
 	first := st.Serial == ""
 	if _, err := writeDestination(ctx, r.Kube, carrier, c, data); err != nil {
 		if spec.Revoke {
-			_ = r.Vault.RevokeCertificate(ctx, id, spec.Mount, cert.Serial)
+			_ = r.revokeCertificate(ctx, carrier, c, id, cert.Serial, stringData(cert.Data))
 		}
 		return outcome{}, err
 	}
 	old := st.Serial
-	st.Serial, st.Expiration = cert.Serial, cert.Expiration
-	st.NextAt = cert.Expiration.Add(-offset)
-	if d := st.NextAt.Sub(now); d > 0 {
-		// A little jitter (VSO: up to 5% of the remaining time), earlier only.
-		st.NextAt = st.NextAt.Add(-time.Duration(r.rand() * 0.05 * float64(d)))
-	}
+	st.Serial, st.Expiration, st.IssuedAt = cert.Serial, cert.Expiration, now
+	// expiration − expiryOffset with VSO's jitter (earlier only), checked
+	// against the certificate's real lifetime and bounded by the floor.
+	var warning string
+	st.NextAt, warning = pkiNext(now, cert.Expiration, offset, r.rand(), fl)
 	st.DataHMAC = r.mac(data)
 	st.Change = cert.Serial
 	if spec.Revoke && old != "" {
-		if err := r.Vault.RevokeCertificate(ctx, id, spec.Mount, old); err != nil {
+		if err := r.revokeCertificate(ctx, carrier, c, id, old, cur); err != nil {
 			r.Recorder.Event(carrier, corev1.EventTypeWarning, "RevokeError", "revoking the previous certificate: "+errorMessage(err))
 		} else {
 			r.Recorder.Event(carrier, corev1.EventTypeNormal, "CertificateRevoked", "revoked the previous serial "+old)
 		}
 	}
-	return r.rotated(c, carrier, st, first, reason), nil
+	out := r.rotated(c, carrier, st, first, reason)
+	out.warning = warning
+	return out, nil
+}
+
+// stringData keeps the string values of a Vault response's data.
+func stringData(d map[string]any) map[string][]byte {
+	out := make(map[string][]byte, len(d))
+	for k, v := range d {
+		if s, ok := v.(string); ok {
+			out[k] = []byte(s)
+		}
+	}
+	return out
 }
 
 // pkiTTL parses VSO's PKI ttl, which also allows days ("30d").

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -44,6 +45,8 @@ type Reconciler struct {
 	MaxBackoff    time.Duration
 	Now           func() time.Time
 	Rand          func() float64 // [0,1), for jitter
+	// Limits holds the floors on schedules (zero: limits.Default()).
+	Limits limits.Limits
 	// Runtime identifies this process (state written by another process
 	// names tokens this one does not know).
 	Runtime string
@@ -54,6 +57,9 @@ type outcome struct {
 	state   State
 	changed bool   // new data written (a rotation)
 	reason  string // why, for the Event
+	// warning, when set, is a schedule the companion had to bound (floors.go):
+	// status Error with this message, the data kept.
+	warning string
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -80,6 +86,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if perr != nil {
 		// A bad contract is final until the carrier changes: no retry.
 		r.report(ctx, &carrier, "", perr, "ContractError")
+		return ctrl.Result{}, nil
+	}
+	if ferr := contractFloors(c, r.floors()); ferr != nil {
+		// Below a floor: refused as generate refuses it, until it changes.
+		r.report(ctx, &carrier, c.Object.Kind, ferr, "ContractError")
 		return ctrl.Result{}, nil
 	}
 	kind := c.Object.Kind
@@ -135,7 +146,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if c.Delivery == contract.DeliveryInline {
 		msg = "Watching Vault for Argo CD"
 	}
-	if err := r.saveState(ctx, &carrier, st, StatusSynced, msg); err != nil {
+	status := StatusSynced
+	if out.warning != "" {
+		status, msg = StatusError, out.warning
+		r.Recorder.Event(&carrier, corev1.EventTypeWarning, "ScheduleFloor", out.warning)
+	}
+	if err := r.saveState(ctx, &carrier, st, status, msg); err != nil {
 		return ctrl.Result{}, err
 	}
 	// Rollouts after the state that records the change is saved, so a
@@ -143,7 +159,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if st.Change != st.Rolled && c.Delivery == contract.DeliveryInCluster {
 		r.rollout(ctx, &carrier, c, out.reason)
 		st.Rolled = st.Change
-		if err := r.saveState(ctx, &carrier, st, StatusSynced, msg); err != nil {
+		if err := r.saveState(ctx, &carrier, st, status, msg); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -177,12 +193,14 @@ func (r *Reconciler) finalize(ctx context.Context, carrier *corev1.Secret, c *co
 		if err == nil {
 			switch {
 			case c.Object.Dynamic != nil && st.LeaseID != "":
-				err = r.Vault.RevokeLease(ctx, id, st.LeaseID)
+				if err = ownLease(c, st.LeaseID); err == nil {
+					err = r.Vault.RevokeLease(ctx, id, st.LeaseID)
+				}
 				if err == nil {
 					r.Recorder.Event(carrier, corev1.EventTypeNormal, "LeaseRevoked", "revoked the lease of the deleted object")
 				}
 			case c.Object.PKI != nil && c.Object.PKI.Revoke && st.Serial != "":
-				err = r.Vault.RevokeCertificate(ctx, id, c.Object.PKI.Mount, st.Serial)
+				err = r.revokeCertificate(ctx, carrier, c, id, st.Serial, nil)
 				if err == nil {
 					r.Recorder.Event(carrier, corev1.EventTypeNormal, "CertificateRevoked", "revoked serial "+st.Serial)
 				}

@@ -45,6 +45,9 @@ type State struct {
 
 	Serial     string    `json:"serial,omitempty"`
 	Expiration time.Time `json:"expiration,omitzero"`
+	// IssuedAt is when the current lease or certificate was issued: the
+	// next issue waits for the re-issue floor after it (floors.go).
+	IssuedAt time.Time `json:"issuedAt,omitzero"`
 
 	// DataHMAC is the keyed HMAC of the data last written.
 	DataHMAC string `json:"dataHMAC,omitempty"`

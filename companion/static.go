@@ -33,7 +33,7 @@ func (r *Reconciler) static(ctx context.Context, carrier *corev1.Secret, c *cont
 	refresh, _ := parseDuration(spec.RefreshAfter)
 	st.NextAt = time.Time{}
 	if refresh > 0 {
-		st.NextAt = now.Add(refresh)
+		st.NextAt = refreshNext(now, refresh, r.floors())
 	}
 	first := st.Change == ""
 	changed, err := writeDestination(ctx, r.Kube, carrier, c, data)
@@ -59,7 +59,7 @@ func (r *Reconciler) inline(ctx context.Context, carrier *corev1.Secret, c *cont
 	spec := c.Object.Static
 	now := r.now()
 	refresh, _ := parseDuration(spec.RefreshAfter)
-	st.NextAt = now.Add(max(refresh, time.Second))
+	st.NextAt = refreshNext(now, max(refresh, time.Second), r.floors())
 	sec, err := r.Vault.ReadKV(ctx, kvRequest(c, id))
 	if err != nil {
 		return outcome{}, err

@@ -38,6 +38,15 @@ type Limits struct {
 	// Memory bounds the memory the Go runtime holds for the process
 	// (bytes), checked every 20 ms: the last bound, for what the others miss.
 	Memory int64
+
+	// The floors on the schedules the companion keeps (floors.go): the
+	// shortest refreshAfter, the shortest time between two renewals of a
+	// lease, and between two issues of a credential or certificate for one
+	// object. generate and render refuse an object below them; the
+	// companion refuses such a contract and never acts sooner.
+	MinRefreshAfter    time.Duration
+	MinRenewalInterval time.Duration
+	MinReissueInterval time.Duration
 }
 
 // Name identifies one limit.
@@ -56,6 +65,11 @@ const (
 	OutputSize     Name = "output-size"
 	Deadline       Name = "deadline"
 	Memory         Name = "memory"
+
+	// Floors (Spec.Floor): flags --min-<name>, variables VAULTCMP_MIN_*.
+	MinRefreshAfter    Name = "refresh-after"
+	MinRenewalInterval Name = "renewal-interval"
+	MinReissueInterval Name = "reissue-interval"
 )
 
 // Kind is how a limit's value is written.
@@ -68,8 +82,8 @@ const (
 	Duration             // 45s, 2m
 )
 
-// Spec describes one limit: its flag is --max-<Name>, its environment
-// variable Env.
+// Spec describes one limit: its flag is --max-<Name> (a floor's
+// --min-<Name>), its environment variable Env.
 type Spec struct {
 	Name    Name
 	Env     string
@@ -79,10 +93,19 @@ type Spec struct {
 	field   func(*Limits) *int64
 	intF    func(*Limits) *int
 	durF    func(*Limits) *time.Duration
+
+	// Floor marks a lower bound (a schedule may not be shorter) rather than
+	// an upper one.
+	Floor bool
 }
 
 // Flag is the command-line flag that sets the limit.
-func (s Spec) Flag() string { return "--max-" + string(s.Name) }
+func (s Spec) Flag() string {
+	if s.Floor {
+		return "--min-" + string(s.Name)
+	}
+	return "--max-" + string(s.Name)
+}
 
 // Format writes v as the limit's kind is written.
 func (s Spec) Format(v int64) string {
@@ -168,6 +191,12 @@ var Specs = []Spec{
 		Help: "one render, below Argo CD's 60s exec timeout", durF: func(l *Limits) *time.Duration { return &l.Deadline }},
 	{Name: Memory, Env: "VAULTCMP_MAX_MEMORY", Kind: Bytes, Default: 384 * mib,
 		Help: "the memory of the process (for a sidecar with a 512MiB memory limit)", field: func(l *Limits) *int64 { return &l.Memory }},
+	{Name: MinRefreshAfter, Env: "VAULTCMP_MIN_REFRESH_AFTER", Kind: Duration, Default: int64(DefaultMinRefreshAfter), Floor: true,
+		Help: "refreshAfter of a VaultStaticSecret or VaultDynamicSecret (Vault reads of one object)", durF: func(l *Limits) *time.Duration { return &l.MinRefreshAfter }},
+	{Name: MinRenewalInterval, Env: "VAULTCMP_MIN_RENEWAL_INTERVAL", Kind: Duration, Default: int64(DefaultMinRenewalInterval), Floor: true,
+		Help: "time between two renewals of one lease", durF: func(l *Limits) *time.Duration { return &l.MinRenewalInterval }},
+	{Name: MinReissueInterval, Env: "VAULTCMP_MIN_REISSUE_INTERVAL", Kind: Duration, Default: int64(DefaultMinReissueInterval), Floor: true,
+		Help: "time between two issues of a credential or certificate for one object (and the lifetime a certificate must have left after expiryOffset)", durF: func(l *Limits) *time.Duration { return &l.MinReissueInterval }},
 }
 
 // Lookup returns the spec of name.
@@ -226,6 +255,10 @@ type Error struct {
 
 func (e *Error) Error() string {
 	s := Lookup(e.Limit)
+	if s.Floor {
+		return fmt.Sprintf("%s is below the floor of %s for %s (lower it with %s or %s)",
+			e.What, s.Format(e.Value), s.Help, s.Flag(), s.Env)
+	}
 	verb := "is larger than"
 	switch s.Kind {
 	case Duration:

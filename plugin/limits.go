@@ -18,8 +18,22 @@ type limitFlags struct {
 func (f *limitFlags) register(cmd *cobra.Command, env Env) {
 	f.l, f.err = limits.FromEnv(env.LookupEnv)
 	for _, s := range limits.Specs {
-		cmd.Flags().Var(&limitValue{spec: s, l: &f.l}, s.Flag()[2:],
-			"limit: "+s.Help+" ["+"$"+s.Env+"]")
+		kind := "limit: "
+		if s.Floor {
+			kind = "floor: "
+		}
+		cmd.Flags().Var(&limitValue{spec: s, l: &f.l}, s.Flag()[2:], kind+s.Help+" ["+"$"+s.Env+"]")
+	}
+}
+
+// registerFloors registers only the --min-* flags (the floors on the
+// companion's schedules); the limits hold every VAULTCMP_* value.
+func (f *limitFlags) registerFloors(cmd *cobra.Command, env Env) {
+	f.l, f.err = limits.FromEnv(env.LookupEnv)
+	for _, s := range limits.Specs {
+		if s.Floor {
+			cmd.Flags().Var(&limitValue{spec: s, l: &f.l}, s.Flag()[2:], "floor: "+s.Help+" ["+"$"+s.Env+"]")
+		}
 	}
 }
 

@@ -18,6 +18,17 @@ func TestLimitFlagsAndEnv(t *testing.T) {
 	dir := t.TempDir()
 	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {k: " + strings.Repeat("v", 200) + "}\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "cm.yaml"), []byte(cm), 0o644))
+	vss := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(vss, "vss.yaml"), []byte(`apiVersion: secrets.hashicorp.com/v1beta1
+kind: VaultAuth
+metadata: {name: default}
+spec: {method: kubernetes, mount: kubernetes, kubernetes: {role: app, serviceAccount: app}}
+---
+apiVersion: secrets.hashicorp.com/v1beta1
+kind: VaultStaticSecret
+metadata: {name: app}
+spec: {type: kv-v2, mount: secret, path: app, refreshAfter: 1s, destination: {name: app, create: true}}
+`), 0o644))
 	for _, tc := range []struct {
 		name     string
 		vars     map[string]string
@@ -34,6 +45,13 @@ func TestLimitFlagsAndEnv(t *testing.T) {
 		{"bad flag", nil, []string{"render", "--max-input-size=lots", dir}, ExitUsage, "max-input-size"},
 		{"validate", nil, []string{"validate", "--max-file-size=100", dir}, ExitProblems, ""},
 		{"discover", nil, []string{"discover", "--max-file-size=100", dir}, ExitOK, "--max-file-size or VAULTCMP_MAX_FILE_SIZE"},
+		{"refreshAfter below the floor", nil, []string{"render", "--offline", vss}, ExitProblems,
+			"refreshAfter 1s is below the floor of 5s for refreshAfter of a VaultStaticSecret or VaultDynamicSecret (Vault reads of one object) (lower it with --min-refresh-after or VAULTCMP_MIN_REFRESH_AFTER)"},
+		{"floor lowered by flag", nil, []string{"render", "--offline", "--min-refresh-after=1s", vss}, ExitOK, ""},
+		{"floor lowered by env", map[string]string{"VAULTCMP_MIN_REFRESH_AFTER": "500ms"}, []string{"render", "--offline", vss}, ExitOK, ""},
+		{"floor raised by env", map[string]string{"VAULTCMP_MIN_REFRESH_AFTER": "1m"}, []string{"render", "--offline", vss}, ExitProblems, "below the floor of 1m0s"},
+		{"floor flag wins over env", map[string]string{"VAULTCMP_MIN_REFRESH_AFTER": "1m"}, []string{"render", "--offline", "--min-refresh-after=1s", vss}, ExitOK, ""},
+		{"bad floor", map[string]string{"VAULTCMP_MIN_REISSUE_INTERVAL": "soon"}, []string{"render", vss}, ExitUsage, "VAULTCMP_MIN_REISSUE_INTERVAL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vars := map[string]string{EnvHMACKey: "k"}

@@ -285,6 +285,10 @@ func (r *resolver) resolveStep(dec *decoded) (*resolved, Problems) {
 		if vo == nil {
 			continue
 		}
+		if fp := checkFloors(o, vo, opts.Limits); len(fp) > 0 {
+			probs = append(probs, fp...)
+			continue
+		}
 		if ferr := identity.CheckTenant(opts.Tenancy, opts.Namespace, vo.ns); ferr != nil && destinationName(vo.obj) != "" {
 			probs = append(probs, problem(o, ferr.Field, ferr.Err, ferr.Hint))
 			continue

@@ -106,23 +106,28 @@ func (l *Lifecycle) ReadDynamic(ctx context.Context, req DynamicRequest) (*Dynam
 }
 
 // RenewLease asks Vault to extend leaseID by increment (PUT
-// sys/leases/renew, one request when the token is not due). The returned
+// sys/leases/renew/<lease id>, one request when the token is not due). The
+// lease id travels in the path, never in the body, so that a Vault policy
+// can scope renewals to an app's own paths (path
+// "sys/leases/renew/database/creds/webapp-role/*"). The returned
 // Lease.Duration may be shorter than increment (max TTL truncation): the
 // caller compares and re-issues.
 func (l *Lifecycle) RenewLease(ctx context.Context, id *Identity, leaseID string, increment time.Duration) (Lease, error) {
-	const p = "sys/leases/renew"
-	if leaseID == "" {
-		return Lease{}, &Error{Op: "renew", Path: p, Reason: ReasonConfig, Err: errors.New("no lease id")}
+	shown := leasePath("sys/leases/renew", leaseID)
+	if err := checkLeaseID("renew", id, shown, leaseID); err != nil {
+		return Lease{}, err
 	}
-	s, _, err := l.do(ctx, request{op: "renew", path: p, id: id, scrub: leaseID,
+	full := "sys/leases/renew/" + leaseID
+	body := map[string]any{"increment": int(increment / time.Second)}
+	s, _, err := l.do(ctx, request{op: "renew", path: shown, id: id, scrub: leaseID,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
-			return c.Sys().RenewWithContext(ctx, leaseID, int(increment/time.Second))
+			return c.Logical().WriteWithContext(ctx, full, body)
 		}})
 	if err != nil {
 		return Lease{}, err
 	}
 	if s == nil {
-		return Lease{}, &Error{Op: "renew", Address: id.Connection.Address, Path: p, Status: http.StatusOK, Reason: ReasonServer,
+		return Lease{}, &Error{Op: "renew", Address: id.Connection.Address, Path: shown, Status: http.StatusOK, Reason: ReasonServer,
 			Messages: []string{"Vault returned no lease"}}
 	}
 	out := Lease{ID: s.LeaseID, Duration: time.Duration(s.LeaseDuration) * time.Second, Renewable: s.Renewable}
@@ -132,18 +137,58 @@ func (l *Lifecycle) RenewLease(ctx context.Context, id *Identity, leaseID string
 	return out, nil
 }
 
-// RevokeLease revokes leaseID now (PUT sys/leases/revoke). Revoking a lease
-// Vault no longer knows succeeds.
+// RevokeLease revokes leaseID now (PUT sys/leases/revoke/<lease id>: the
+// path form a policy can scope, as for RenewLease). Revoking a lease Vault
+// no longer knows succeeds.
 func (l *Lifecycle) RevokeLease(ctx context.Context, id *Identity, leaseID string) error {
-	const p = "sys/leases/revoke"
-	if leaseID == "" {
-		return &Error{Op: "revoke", Path: p, Reason: ReasonConfig, Err: errors.New("no lease id")}
+	shown := leasePath("sys/leases/revoke", leaseID)
+	if err := checkLeaseID("revoke", id, shown, leaseID); err != nil {
+		return err
 	}
-	_, _, err := l.do(ctx, request{op: "revoke", path: p, id: id, scrub: leaseID,
+	full := "sys/leases/revoke/" + leaseID
+	_, _, err := l.do(ctx, request{op: "revoke", path: shown, id: id, scrub: leaseID,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
-			return nil, c.Sys().RevokeWithContext(ctx, leaseID)
+			return c.Logical().WriteWithContext(ctx, full, nil)
 		}})
 	return err
+}
+
+// leasePath is the path of a lease operation as errors show it: the lease's
+// own path with its id masked (sys/leases/renew/database/creds/ro/<lease>).
+func leasePath(op, leaseID string) string {
+	dir, _ := path.Split(leaseID)
+	return op + "/" + dir + "<lease>"
+}
+
+// checkLeaseID refuses a lease id that is not a plain relative Vault path:
+// it goes into the request's URL, so nothing may make it another path
+// ("..", "//", a leading "/") or another request ("?", "#", "%", spaces).
+func checkLeaseID(op string, id *Identity, shown, leaseID string) error {
+	addr := ""
+	if id != nil {
+		addr = id.Connection.Address
+	}
+	bad := func(msg string) error {
+		return &Error{Op: op, Address: addr, Path: shown, Reason: ReasonConfig, Err: errors.New(msg)}
+	}
+	if id == nil {
+		return bad("no identity")
+	}
+	if leaseID == "" {
+		return bad("no lease id")
+	}
+	for _, seg := range strings.Split(leaseID, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return bad("the lease id is not a relative Vault path")
+		}
+	}
+	for i := 0; i < len(leaseID); i++ {
+		c := leaseID[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '-' || c == '_' || c == '.') {
+			return bad("the lease id holds a character Vault never puts in one")
+		}
+	}
+	return nil
 }
 
 // ReadKV reads one KV secret. Nothing is cached: every call asks Vault (the

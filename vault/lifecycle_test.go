@@ -30,9 +30,9 @@ func lifecycleVault(renewTTL int) http.HandlerFunc {
 		switch {
 		case strings.HasPrefix(p, "auth/"):
 			kv(w, r)
-		case p == "sys/leases/renew":
+		case strings.HasPrefix(p, "sys/leases/renew/"):
 			writeJSON(w, http.StatusOK, map[string]any{"lease_id": "database/creds/ro/abc", "lease_duration": renewTTL, "renewable": true})
-		case p == "sys/leases/revoke", strings.HasSuffix(p, "/revoke"):
+		case strings.HasPrefix(p, "sys/leases/revoke/"), strings.HasSuffix(p, "/revoke-with-key"):
 			w.WriteHeader(http.StatusNoContent)
 		case strings.Contains(p, "/issue/"):
 			writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{
@@ -116,10 +116,11 @@ func TestRenewAndRevokeLeaseWire(t *testing.T) {
 
 	reqs := f.requests()[before:]
 	require.Len(t, reqs, 2, "one request per renewal and per revocation")
-	assert.Equal(t, seen{Method: http.MethodPut, Path: "/v1/sys/leases/renew",
-		Body: map[string]any{"lease_id": "database/creds/ro/abc", "increment": float64(60)}}, strip(reqs[0]))
-	assert.Equal(t, seen{Method: http.MethodPut, Path: "/v1/sys/leases/revoke",
-		Body: map[string]any{"lease_id": "database/creds/ro/abc"}}, strip(reqs[1]))
+	// The lease id in the path (a policy can scope it), never in the body
+	// (Vault prefers a body lease_id to the path's, unchecked by the policy).
+	assert.Equal(t, seen{Method: http.MethodPut, Path: "/v1/sys/leases/renew/database/creds/ro/abc",
+		Body: map[string]any{"increment": float64(60)}}, strip(reqs[0]))
+	assert.Equal(t, seen{Method: http.MethodPut, Path: "/v1/sys/leases/revoke/database/creds/ro/abc"}, strip(reqs[1]))
 	assert.Equal(t, loginToken("sid-1"), reqs[0].Header.Get("X-Vault-Token"))
 }
 
@@ -179,15 +180,40 @@ func TestIssueCertificateWire(t *testing.T) {
 }
 
 func TestRevokeCertificateWire(t *testing.T) {
+	const key = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 	f := newFakeVault(t, fakeOpts{handler: lifecycleVault(60)})
 	l := newLifecycle(t, f.URL)
-	require.NoError(t, l.RevokeCertificate(t.Context(), tokenID(f.URL, "tok-1"), "pki", "1a:2b"))
-	assert.Equal(t, []seen{{Method: http.MethodPut, Path: "/v1/pki/revoke", Body: map[string]any{"serial_number": "1a:2b"}}},
+	require.NoError(t, l.RevokeCertificate(t.Context(), tokenID(f.URL, "tok-1"), "pki", "1a:2b", key))
+	assert.Equal(t, []seen{{Method: http.MethodPut, Path: "/v1/pki/revoke-with-key", Body: map[string]any{"serial_number": "1a:2b", "private_key": key}}},
 		[]seen{strip(f.requests()[0])})
+
+	// Without the key nothing is sent: possession cannot be proven.
+	err := l.RevokeCertificate(t.Context(), tokenID(f.URL, "tok-1"), "pki", "1a:2b", "")
+	vaultErr("revoke", vault.ReasonConfig, 0)(t, err)
+	assert.ErrorIs(t, err, vault.ErrNoPrivateKey)
+	assert.Len(t, f.requests(), 1)
 
 	expired := newFakeVault(t, fakeOpts{handler: answer(http.StatusBadRequest, `{"errors":["certificate already expired"]}`)})
 	l = newLifecycle(t, expired.URL)
-	assert.NoError(t, l.RevokeCertificate(t.Context(), tokenID(expired.URL, "tok-1"), "pki", "1a:2b"), "an expired certificate needs no revocation")
+	assert.NoError(t, l.RevokeCertificate(t.Context(), tokenID(expired.URL, "tok-1"), "pki", "1a:2b", key), "an expired certificate needs no revocation")
+}
+
+// A lease id goes into the URL: anything that would make it another path
+// or another request is refused before anything is sent.
+func TestLeaseIDMustBeAPlainPath(t *testing.T) {
+	f := newFakeVault(t, fakeOpts{handler: lifecycleVault(60)})
+	l := newLifecycle(t, f.URL)
+	id := tokenID(f.URL, "tok-1")
+	for _, lease := range []string{"", "/database/creds/ro/abc", "database/creds/ro/../../other/creds/x/abc", "database//creds/abc",
+		"database/creds/ro/abc/", "database/./creds/abc", "database/creds/ro/abc?lease_id=x", "database/creds/ro/abc#x",
+		"database/creds/ro/%2e%2e", "database/creds/ro/a b", "database/creds/ro/a\nb"} {
+		_, err := l.RenewLease(t.Context(), id, lease, time.Minute)
+		vaultErr("renew", vault.ReasonConfig, 0)(t, err)
+		err = l.RevokeLease(t.Context(), id, lease)
+		vaultErr("revoke", vault.ReasonConfig, 0)(t, err)
+	}
+	assert.Empty(t, f.requests())
+	require.NoError(t, l.RevokeLease(t.Context(), id, "database/creds/ro/AbC09xyz.nsid1"), "a lease in a Vault namespace")
 }
 
 func TestAllowListRefusesBeforeSending(t *testing.T) {
@@ -210,7 +236,7 @@ func TestAllowListRefusesBeforeSending(t *testing.T) {
 				vaultErr("revoke", vault.ReasonNotAllowed, 0)(t, err)
 				_, err = l.IssueCertificate(t.Context(), vault.PKIRequest{Identity: id, Mount: "pki", Role: "r"})
 				vaultErr("issue", vault.ReasonNotAllowed, 0)(t, err)
-				err = l.RevokeCertificate(t.Context(), id, "pki", "1a")
+				err = l.RevokeCertificate(t.Context(), id, "pki", "1a", "-----BEGIN PRIVATE KEY-----")
 				vaultErr("revoke", vault.ReasonNotAllowed, 0)(t, err)
 				_, err = l.ReadKV(t.Context(), vault.KVRequest{Identity: id, Mount: "secret", Path: "x", V2: true})
 				vaultErr("read", vault.ReasonNotAllowed, 0)(t, err)

@@ -113,11 +113,15 @@ func (l *Lifecycle) IssueCertificate(ctx context.Context, req PKIRequest) (*Cert
 	return &Certificate{Data: s.Data, Serial: serial, Expiration: exp}, nil
 }
 
-// RevokeCertificate revokes the certificate with serial (a write to
-// <mount>/revoke). Revoking an expired certificate is not an error here
-// (Vault answers 400 "certificate already expired").
-func (l *Lifecycle) RevokeCertificate(ctx context.Context, id *Identity, mount, serial string) error {
-	p := path.Join(trimSlashes(mount), "revoke")
+// RevokeCertificate revokes the certificate with serial, proving
+// possession with its private key (PEM): a write to <mount>/revoke-with-key,
+// which Vault refuses unless the key matches the certificate. A policy may
+// then grant it to every app without letting one app revoke another's
+// certificates by serial (<mount>/revoke, which takes any serial, is not
+// used). Revoking an expired certificate is not an error here (Vault
+// answers 400 "certificate already expired", or warns).
+func (l *Lifecycle) RevokeCertificate(ctx context.Context, id *Identity, mount, serial, privateKeyPEM string) error {
+	p := path.Join(trimSlashes(mount), "revoke-with-key")
 	if id == nil {
 		return &Error{Op: "revoke", Path: p, Reason: ReasonConfig, Err: errors.New("no identity")}
 	}
@@ -127,9 +131,13 @@ func (l *Lifecycle) RevokeCertificate(ctx context.Context, id *Identity, mount, 
 	if serial == "" {
 		return &Error{Op: "revoke", Address: id.Connection.Address, Path: p, Reason: ReasonConfig, Err: errors.New("no serial number")}
 	}
+	if privateKeyPEM == "" {
+		return &Error{Op: "revoke", Address: id.Connection.Address, Path: p, Reason: ReasonConfig, Err: ErrNoPrivateKey}
+	}
+	body := map[string]any{"serial_number": serial, "private_key": privateKeyPEM}
 	_, _, err := l.do(ctx, request{op: "revoke", path: p, id: id,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
-			return c.Logical().WriteWithContext(ctx, p, map[string]any{"serial_number": serial})
+			return c.Logical().WriteWithContext(ctx, p, body)
 		}})
 	var verr *Error
 	if errors.As(err, &verr) && verr.Status == http.StatusBadRequest && containsAny(verr.Messages, "already expired") {
@@ -137,3 +145,7 @@ func (l *Lifecycle) RevokeCertificate(ctx context.Context, id *Identity, mount, 
 	}
 	return err
 }
+
+// ErrNoPrivateKey is RevokeCertificate's error when the certificate's
+// private key is not at hand: without it, possession cannot be proven.
+var ErrNoPrivateKey = errors.New("no private key to prove possession of the certificate (revoke-with-key)")

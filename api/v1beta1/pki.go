@@ -2,10 +2,13 @@ package v1beta1
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // VaultPKISecret issues a certificate from Vault's PKI engine into a
@@ -59,6 +62,20 @@ type VaultPKISecretSpec struct {
 	ExcludeCNFromSans bool   `json:"excludeCNFromSans,omitempty"`
 }
 
+// ExpiryWindow returns the parsed ttl and expiryOffset (0 when unset); ok is
+// false when either does not parse (Validate reports it).
+func (s *VaultPKISecretSpec) ExpiryWindow() (ttl, offset time.Duration, ok bool) {
+	ttl, err := ParsePKIDuration(s.TTL)
+	if err != nil {
+		return 0, 0, false
+	}
+	offset, err = ParseDuration(s.ExpiryOffset)
+	if err != nil {
+		return 0, 0, false
+	}
+	return ttl, offset, true
+}
+
 // GetKind returns KindVaultPKISecret.
 func (*VaultPKISecret) GetKind() string { return KindVaultPKISecret }
 
@@ -72,6 +89,13 @@ func (o *VaultPKISecret) Validate() field.ErrorList {
 	errs = append(errs, validateVaultPath(s.IssuerRef, false, p.issuerRef)...)
 	errs = append(errs, validateDuration(s.ExpiryOffset, p.expiryOffset)...)
 	errs = append(errs, validatePKIDuration(s.TTL, p.ttl)...)
+	if ttl, offset, ok := s.ExpiryWindow(); ok && ttl > 0 && offset >= ttl {
+		// Whatever the operator's floor: re-issued as soon as issued.
+		f := limits.Lookup(limits.MinReissueInterval)
+		errs = append(errs, field.Invalid(p.expiryOffset, s.ExpiryOffset, fmt.Sprintf(
+			"must be shorter than spec.ttl (%s): it can never be met (a new certificate as soon as one is issued); ttl − expiryOffset must leave at least the re-issue floor (%s, %s)",
+			s.TTL, f.Flag(), f.Env)))
+	}
 	if s.NotAfter != "" {
 		if _, err := time.Parse(time.RFC3339, s.NotAfter); err != nil {
 			errs = append(errs, field.Invalid(p.notAfter, s.NotAfter, "must be an RFC 3339 time like 2030-01-01T00:00:00Z"))

@@ -262,6 +262,17 @@ spec: {mount: pki, role: ../x, ttl: 1w, expiryOffset: 1d, notAfter: tomorrow, de
 			wantType:   field.ErrorTypeInvalid,
 		},
 		{
+			name: "PKI expiryOffset not shorter than ttl: can never be met",
+			yaml: `
+apiVersion: secrets.hashicorp.com/v1beta1
+kind: VaultPKISecret
+metadata: {name: tls}
+spec: {mount: pki, role: web, ttl: 30s, expiryOffset: 30s, destination: {name: tls}}
+`,
+			wantFields: []string{"spec.expiryOffset"},
+			wantType:   field.ErrorTypeInvalid,
+		},
+		{
 			name: "PKI missing mount and role, issuerRef with leading slash",
 			yaml: `
 apiVersion: secrets.hashicorp.com/v1beta1

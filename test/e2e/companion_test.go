@@ -75,16 +75,11 @@ func startCompanionWorld(ctx context.Context, w *argoWorld) (*companionWorld, er
 	if err := cw.pki.SeedRole(ctx, 800*time.Hour); err != nil {
 		return nil, err
 	}
-	// What the seed's webapp-role may do with the companion.
+	// What the seed's webapp-role may do with the companion: the scoped
+	// policy of docs/install.md (leases renewed and revoked only under the
+	// team's own database/creds/ paths, certificates only with their key).
 	c := vaultSrv.Client
-	if err := c.Sys().PutPolicyWithContext(ctx, "k8s-webapp-companion", `
-path "database/creds/*" { capabilities = ["read"] }
-path "pki/issue/*" { capabilities = ["update"] }
-path "pki/revoke" { capabilities = ["update"] }
-path "sys/leases/renew" { capabilities = ["update"] }
-path "sys/leases/revoke" { capabilities = ["update"] }
-path "secret/data/companion/*" { capabilities = ["read"] }
-`); err != nil {
+	if err := c.Sys().PutPolicyWithContext(ctx, "k8s-webapp-companion", companionScopedPolicy); err != nil {
 		return nil, err
 	}
 	if _, err := c.Logical().WriteWithContext(ctx, "auth/kubernetes/role/webapp-role", map[string]any{
@@ -113,6 +108,23 @@ path "secret/data/companion/*" { capabilities = ["read"] }
 	cw.companion, err = cw.startCompanion(ctx)
 	return cw, err
 }
+
+// companionScopedPolicy is docs/install.md's policy for the webapp team of
+// the companion world, whose database roles are all under database/creds/.
+const companionScopedPolicy = `
+path "database/creds/*" { capabilities = ["read"] }
+path "pki/issue/*" { capabilities = ["update"] }
+path "pki/revoke-with-key" { capabilities = ["update"] }
+path "sys/leases/renew/database/creds/*" {
+  capabilities      = ["update"]
+  denied_parameters = { "lease_id" = [] }
+}
+path "sys/leases/revoke/database/creds/*" {
+  capabilities      = ["update"]
+  denied_parameters = { "lease_id" = [] }
+}
+path "secret/data/companion/*" { capabilities = ["read"] }
+`
 
 func (cw *companionWorld) startCompanion(ctx context.Context, args ...string) (*Companion, error) {
 	return StartCompanion(ctx, vaultcmp, cw.kubeconfig, []string{
@@ -553,7 +565,7 @@ spec:
   type: kv-v2
   mount: secret
   path: companion/inline
-  refreshAfter: 1s
+  refreshAfter: 5s
   vaultAuthRef: vault-auth-k8s
   destination: {name: inline-secret, create: true}
 `})
@@ -566,7 +578,7 @@ spec:
 
 	_, err = vaultSrv.Client.KVv2("secret").Put(ctx, "companion/inline", map[string]any{"k": "v2"})
 	require.NoError(t, err)
-	eventually(t, 8*time.Second, func() (bool, string) {
+	eventually(t, 12*time.Second, func() (bool, string) { // refreshAfter 5s: the floor
 		return appAnnotations(t, cw)["argocd.argoproj.io/refresh"] == "hard", "the hard-refresh annotation on the Application"
 	}, cw.companion)
 	assert.Equal(t, "v1", string(cw.secret(t, "inline-secret").Data["k"]), "the companion never writes an inline Secret")

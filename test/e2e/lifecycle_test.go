@@ -23,11 +23,11 @@ import (
 const companionPolicy = `
 path "database/creds/*"        { capabilities = ["read"] }
 path "database/static-creds/*" { capabilities = ["read"] }
-path "sys/leases/renew"        { capabilities = ["update"] }
-path "sys/leases/revoke"       { capabilities = ["update"] }
+path "sys/leases/renew/database/creds/*"  { capabilities = ["update"] }
+path "sys/leases/revoke/database/creds/*" { capabilities = ["update"] }
 path "pki/issue/*"             { capabilities = ["update"] }
 path "pki/issuer/+/issue/*"    { capabilities = ["update"] }
-path "pki/revoke"              { capabilities = ["update"] }
+path "pki/revoke-with-key"     { capabilities = ["update"] }
 path "secret/data/webapp/*"    { capabilities = ["read"] }
 `
 
@@ -224,7 +224,7 @@ func TestPKIIssueAndRevoke(t *testing.T) {
 			byCert, onCRL, err := w.pki.Revoked(t.Context(), c.Serial)
 			require.NoError(t, err)
 			assert.False(t, byCert || onCRL)
-			require.NoError(t, w.lc.RevokeCertificate(t.Context(), w.id, "pki", c.Serial))
+			require.NoError(t, w.lc.RevokeCertificate(t.Context(), w.id, "pki", c.Serial, keyPEM))
 			byCert, onCRL, err = w.pki.Revoked(t.Context(), c.Serial)
 			require.NoError(t, err)
 			assert.True(t, byCert, "pki/cert/<serial> has a revocation_time")

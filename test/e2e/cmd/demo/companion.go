@@ -78,8 +78,15 @@ func companionDemo(ctx context.Context, bin string, v *e2e.VaultServer, tmp stri
 path "secret/data/webapp/*" { capabilities = ["read"] }
 path "database/creds/webapp-readonly" { capabilities = ["read"] }
 path "pki/issue/webapp-cert" { capabilities = ["update"] }
-path "sys/leases/renew" { capabilities = ["update"] }
-path "sys/leases/revoke" { capabilities = ["update"] }
+path "sys/leases/renew/database/creds/webapp-readonly/*" {
+  capabilities      = ["update"]
+  denied_parameters = { "lease_id" = [] }
+}
+path "sys/leases/revoke/database/creds/webapp-readonly/*" {
+  capabilities      = ["update"]
+  denied_parameters = { "lease_id" = [] }
+}
+path "pki/revoke-with-key" { capabilities = ["update"] }
 `); err != nil {
 		return err
 	}
