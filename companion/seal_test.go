@@ -238,3 +238,29 @@ func TestApplicationName(t *testing.T) {
 func key(s *corev1.Secret) types.NamespacedName {
 	return types.NamespacedName{Namespace: s.Namespace, Name: s.Name}
 }
+
+// TestFinalizeForgedStateRevokesNothing: a carrier being deleted whose
+// state does not verify (a forged lease id) makes no login and no
+// revocation, and is let go.
+func TestFinalizeForgedStateRevokesNothing(t *testing.T) {
+	carrier := sealedCarrier(t, "team-a", dynContract("team-a"), testKey)
+	carrier.Finalizers = []string{Finalizer}
+	now := metav1.Now()
+	carrier.DeletionTimestamp = &now
+	carrier.Annotations[contract.AnnotationContract] = "garbage"
+	is := issuerOf(dynContract("team-a"), "A")
+	forged := State{LeaseID: "database/creds/victim/xyz", Issuer: is}
+	carrier.Annotations[AnnotationState] = forged.encode()
+	carrier.Annotations[AnnotationStateSeal] = contract.SealState(testKey, "team-a", "vaultcmp-vds.other", "uid-1", []byte(forged.encode()))
+	r, kube, _ := newTestReconciler(t, carrier)
+	_, err := r.Reconcile(t.Context(), ctrl.Request{NamespacedName: key(carrier)})
+	require.NoError(t, err)
+	for _, a := range kube.Actions() {
+		assert.Equal(t, "get", a.GetVerb(), "no TokenRequest, nothing but the carrier's read: %v", a)
+	}
+	var saved corev1.Secret
+	err = r.Client.Get(t.Context(), key(carrier), &saved)
+	if err == nil {
+		assert.Empty(t, saved.Finalizers, "let go")
+	}
+}
