@@ -63,4 +63,3 @@ func TestPKITTL(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 720*time.Hour, d)
 }
-

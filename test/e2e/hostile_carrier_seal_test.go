@@ -190,7 +190,9 @@ func TestHostileCarrierCopied(t *testing.T) {
 			}}, Type: orig.Type}
 		_, err := cw.cluster.Admin.CoreV1().Secrets(place.ns).Create(t.Context(), cp, metav1.CreateOptions{})
 		require.NoError(t, err)
-		t.Cleanup(func() { _ = cw.cluster.Admin.CoreV1().Secrets(place.ns).Delete(t.Context(), place.name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = cw.cluster.Admin.CoreV1().Secrets(place.ns).Delete(t.Context(), place.name, metav1.DeleteOptions{})
+		})
 		cw.refused(t, place.ns, place.name, "does not verify")
 	}
 	time.Sleep(2 * time.Second)
@@ -317,7 +319,9 @@ func TestContractChangeRevokesOldLease(t *testing.T) {
 	cw.statusSays(t, "webapp-ns", "vaultcmp-vds.changing", "does not verify")
 	assert.True(t, cw.roleExists(t, second))
 	cw.deleteCarrier(t, "vaultcmp-vds.changing")
-	eventually(t, 15*time.Second, func() (bool, string) { return !cw.roleExists(t, second), "revoked on delete, whatever the contract became" }, cw.companion)
+	eventually(t, 15*time.Second, func() (bool, string) {
+		return !cw.roleExists(t, second), "revoked on delete, whatever the contract became"
+	}, cw.companion)
 }
 
 // (e') A contract flipping every 2 s piles up neither live credentials
