@@ -20,6 +20,7 @@ import (
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/vault"
 )
 
 var testKey = []byte("installation-key")
@@ -94,7 +95,9 @@ func newTestReconciler(t *testing.T, objs ...runtime.Object) (*Reconciler, *kfak
 	kube := kfake.NewClientset(objs...)
 	cl := cfake.NewClientBuilder().WithRuntimeObjects(objs...).Build()
 	rec := record.NewFakeRecorder(100)
-	return &Reconciler{Client: cl, Kube: kube, HMACKey: testKey, Recorder: rec, Metrics: NewMetrics(prometheus.NewRegistry())}, kube, rec
+	// A Lifecycle that allows no address: any Vault call fails at once.
+	return &Reconciler{Client: cl, Kube: kube, HMACKey: testKey, Recorder: rec, Metrics: NewMetrics(prometheus.NewRegistry()),
+		Vault: vault.NewLifecycle(vault.LifecycleOptions{})}, kube, rec
 }
 
 // TestUnsealedCarrierDoesNothing: the row-1 carrier written by hand makes
@@ -148,7 +151,12 @@ func TestStateSeal(t *testing.T) {
 	forged := carrier.DeepCopy()
 	forged.Annotations[AnnotationState] = strings.Replace(forged.Annotations[AnnotationState], "database/creds/ro/abc", "database/creds/victim/xyz", 1)
 	assert.Equal(t, State{}, r.loadState(t.Context(), forged), "a forged lease id is ignored")
-	assert.Contains(t, <-rec.Events, "state not ours, ignored")
+	select {
+	case e := <-rec.Events:
+		assert.Contains(t, e, "state not ours, ignored")
+	default:
+		t.Error("no Event for the ignored state")
+	}
 
 	copied := carrier.DeepCopy()
 	copied.UID = "uid-2"
@@ -252,12 +260,19 @@ func TestFinalizeForgedStateRevokesNothing(t *testing.T) {
 	forged := State{LeaseID: "database/creds/victim/xyz", Issuer: is}
 	carrier.Annotations[AnnotationState] = forged.encode()
 	carrier.Annotations[AnnotationStateSeal] = contract.SealState(testKey, "team-a", "vaultcmp-vds.other", "uid-1", []byte(forged.encode()))
-	r, kube, _ := newTestReconciler(t, carrier)
+	r, kube, rec := newTestReconciler(t, carrier)
 	_, err := r.Reconcile(t.Context(), ctrl.Request{NamespacedName: key(carrier)})
 	require.NoError(t, err)
 	for _, a := range kube.Actions() {
 		assert.Equal(t, "get", a.GetVerb(), "no TokenRequest, nothing but the carrier's read: %v", a)
 	}
+	close(rec.Events)
+	var events []string
+	for e := range rec.Events {
+		events = append(events, e)
+	}
+	require.Len(t, events, 1, "only: %v", events)
+	assert.Contains(t, events[0], "state not ours, ignored", "no revocation tried")
 	var saved corev1.Secret
 	err = r.Client.Get(t.Context(), key(carrier), &saved)
 	if err == nil {
