@@ -35,27 +35,6 @@ func TestBackoff(t *testing.T) {
 	assert.Equal(t, 20*time.Second, r.backoff(10), "bounded")
 }
 
-func TestOwningApplication(t *testing.T) {
-	for _, tc := range []struct {
-		labels, annotations map[string]string
-		want, wantErr       string
-	}{
-		{annotations: map[string]string{"argocd.argoproj.io/tracking-id": "webapp:/Secret:webapp-ns/vaultcmp-vss.x"}, want: "webapp"},
-		{labels: map[string]string{"app.kubernetes.io/instance": "webapp"}, want: "webapp"},
-		{labels: map[string]string{"app.kubernetes.io/instance": "team_webapp"}, want: "webapp"},
-		{wantErr: "no Argo CD tracking"},
-	} {
-		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "n", Labels: tc.labels, Annotations: tc.annotations}}
-		got, err := owningApplication(s)
-		if tc.wantErr != "" {
-			require.ErrorContains(t, err, tc.wantErr)
-			continue
-		}
-		require.NoError(t, err)
-		assert.Equal(t, tc.want, got)
-	}
-}
-
 // The destination never carries Argo CD's tracking (Argo CD would prune it)
 // and is owned by the carrier.
 func TestDesiredSecret(t *testing.T) {
@@ -83,11 +62,4 @@ func TestPKITTL(t *testing.T) {
 	d, err = pkiTTL("720h")
 	require.NoError(t, err)
 	assert.Equal(t, 720*time.Hour, d)
-}
-
-func TestStateRoundTrip(t *testing.T) {
-	st := State{LeaseID: "database/creds/x/abc", LeaseDuration: 60, NextAt: time.Unix(100, 0).UTC(), Change: "c1", Rolled: "c1"}
-	got, err := readState(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{AnnotationState: st.encode()}}})
-	require.NoError(t, err)
-	assert.Equal(t, st, got)
 }

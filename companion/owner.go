@@ -40,8 +40,13 @@ func ownLease(c *contract.V1, leaseID string) error {
 	if c == nil || c.Object.Dynamic == nil {
 		return fmt.Errorf("%w: the object is not a VaultDynamicSecret", errNotOwnLease)
 	}
-	d := c.Object.Dynamic
-	mount, p := strings.Trim(d.Mount, "/"), strings.Trim(d.Path, "/")
+	return ownLeaseAt(c.Object.Dynamic.Mount, c.Object.Dynamic.Path, leaseID)
+}
+
+// ownLeaseAt is ownLease for an object's mount and path (those of the
+// contract that issued the lease, as the sealed state records them).
+func ownLeaseAt(mount, p, leaseID string) error {
+	mount, p = strings.Trim(mount, "/"), strings.Trim(p, "/")
 	for _, s := range []string{mount, p} {
 		if s == "" || slices.Contains(strings.Split(s, "/"), "..") || slices.Contains(strings.Split(s, "/"), ".") {
 			return fmt.Errorf("%w: the object's mount and path are not plain relative paths", errNotOwnLease)

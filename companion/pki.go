@@ -39,7 +39,7 @@ func (r *Reconciler) pki(ctx context.Context, carrier *corev1.Secret, c *contrac
 	}
 	reason := "certificate re-issued before expiry"
 	switch {
-	case st.Serial == "":
+	case st.Change == "":
 		reason = "new certificate"
 	case st.Contract != digest(carrier):
 		reason = "the VaultPKISecret changed: new certificate"
@@ -60,7 +60,7 @@ func (r *Reconciler) pki(ctx context.Context, carrier *corev1.Secret, c *contrac
 	if err != nil {
 		return outcome{}, err
 	}
-	first := st.Serial == ""
+	first := st.Change == "" // not st.Serial: a contract change moved it to st.Old (supersede)
 	if _, err := writeDestination(ctx, r.Kube, carrier, c, data); err != nil {
 		if spec.Revoke {
 			_ = r.revokeCertificate(ctx, carrier, c, id, cert.Serial, stringData(cert.Data))

@@ -79,13 +79,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if carrier.Labels[contract.LabelContract] == "" {
 		return ctrl.Result{}, nil
 	}
-	c, perr := contract.Parse(string(carrier.Type), []byte(carrier.Annotations[contract.AnnotationContract]))
 	if !carrier.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, &carrier, c)
+		return r.finalize(ctx, &carrier) // from the sealed state only
 	}
+	// The seal first: before the finalizer, any Kubernetes or Vault call.
+	c, perr := r.sealedContract(&carrier)
 	if perr != nil {
-		// A bad contract is final until the carrier changes: no retry.
-		r.report(ctx, &carrier, "", perr, "ContractError")
+		// Final until the carrier changes: no retry.
+		r.refuse(ctx, &carrier, perr)
 		return ctrl.Result{}, nil
 	}
 	if ferr := contractFloors(c, r.floors()); ferr != nil {
@@ -94,11 +95,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 	kind := c.Object.Kind
-	st, err := readState(&carrier)
-	if err != nil {
-		lg.Info("state unreadable; starting afresh", "error", err.Error())
-		st = State{}
-	}
+	st := r.loadState(ctx, &carrier)
 	if c.Delivery == contract.DeliveryInCluster && (c.Object.Dynamic != nil || c.Object.PKI != nil) && !controllerutil.ContainsFinalizer(&carrier, Finalizer) {
 		base := carrier.DeepCopy()
 		controllerutil.AddFinalizer(&carrier, Finalizer)
@@ -107,12 +104,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 	now := r.now()
-	if !st.NextAt.IsZero() && now.Before(st.NextAt) && st.Contract == digest(&carrier) && st.Retries == 0 && r.destinationPresent(ctx, &carrier, c) {
+	if !st.NextAt.IsZero() && now.Before(st.NextAt) && st.Contract == digest(&carrier) && st.Retries == 0 && st.Old == nil && r.destinationPresent(ctx, &carrier, c) {
 		// Nothing due yet (a restart, a leader change, our own write).
 		r.observe(&carrier, c, st, now)
 		return ctrl.Result{RequeueAfter: st.NextAt.Sub(now)}, nil
 	}
-	id, err := nsCredentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
+	err = supersede(&st, digest(&carrier))
+	var id *vault.Identity
+	if err == nil {
+		id, err = nsCredentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
+	}
 	var out outcome
 	if err == nil {
 		switch {
@@ -137,6 +138,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	st = out.state
 	st.Retries = 0
 	st.Contract = digest(&carrier)
+	recordIssuer(&st, c, st.Contract)
 	r.Metrics.SyncTotal.WithLabelValues(kind, carrier.Namespace).Inc()
 	if out.changed {
 		lg.Info("wrote new data", "kind", kind, "object", c.Object.Name, "reason", out.reason)
@@ -154,20 +156,27 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.saveState(ctx, &carrier, st, status, msg); err != nil {
 		return ctrl.Result{}, err
 	}
-	// Rollouts after the state that records the change is saved, so a
-	// restart never restarts the workloads twice for one change.
-	if st.Change != st.Rolled && c.Delivery == contract.DeliveryInCluster {
-		r.rollout(ctx, &carrier, c, out.reason)
-		st.Rolled = st.Change
+	// The new lease is written and recorded: revoke the superseded one.
+	if r.revokeOld(ctx, &carrier, &st) {
 		if err := r.saveState(ctx, &carrier, st, status, msg); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	r.observe(&carrier, c, st, now)
-	if st.NextAt.IsZero() {
-		return ctrl.Result{}, nil
+	// Rollouts after the state that records the change is saved, so a
+	// restart never restarts the workloads twice for one change; at most
+	// one per rolloutMinInterval.
+	wait := time.Duration(0)
+	if st.Change != st.Rolled && c.Delivery == contract.DeliveryInCluster {
+		if wait = rolloutWait(st, r.now()); wait == 0 {
+			r.rollout(ctx, &carrier, c, out.reason)
+			st.Rolled, st.RolledAt = st.Change, r.now()
+			if err := r.saveState(ctx, &carrier, st, status, msg); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
 	}
-	return ctrl.Result{RequeueAfter: max(st.NextAt.Sub(r.now()), time.Second)}, nil
+	r.observe(&carrier, c, st, now)
+	return ctrl.Result{RequeueAfter: r.requeue(st, wait)}, nil
 }
 
 // reasonFirst is the reason of a first fill: it restarts nothing (handlers
@@ -182,55 +191,6 @@ func (r *Reconciler) destinationPresent(ctx context.Context, carrier *corev1.Sec
 	return err != nil || ok // on a read error, keep the schedule
 }
 
-// finalize revokes what the carrier's object holds, then lets it go.
-func (r *Reconciler) finalize(ctx context.Context, carrier *corev1.Secret, c *contract.V1) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(carrier, Finalizer) {
-		return ctrl.Result{}, nil
-	}
-	st, _ := readState(carrier)
-	if c != nil && c.Auth != nil {
-		id, err := nsCredentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
-		if err == nil {
-			switch {
-			case c.Object.Dynamic != nil && st.LeaseID != "":
-				if err = ownLease(c, st.LeaseID); err == nil {
-					err = r.Vault.RevokeLease(ctx, id, st.LeaseID)
-				}
-				if err == nil {
-					r.Recorder.Event(carrier, corev1.EventTypeNormal, "LeaseRevoked", "revoked the lease of the deleted object")
-				}
-			case c.Object.PKI != nil && c.Object.PKI.Revoke && st.Serial != "":
-				err = r.revokeCertificate(ctx, carrier, c, id, st.Serial, nil)
-				if err == nil {
-					r.Recorder.Event(carrier, corev1.EventTypeNormal, "CertificateRevoked", "revoked serial "+st.Serial)
-				}
-			}
-			if c.Object.PKI != nil && c.Object.PKI.Clear && !c.Object.PKI.Destination.Create {
-				if cerr := clearDestination(ctx, r.Kube, carrier.Namespace, c); cerr != nil && err == nil {
-					err = cerr
-				}
-			}
-		}
-		if err != nil && vault.Retryable(err) && st.Retries < 5 {
-			// Vault is away: wait a little, bounded, then let the object go.
-			st.Retries++
-			r.report(ctx, carrier, c.Object.Kind, fmt.Errorf("revoking before delete: %w", err), "RevokeError")
-			_ = r.saveState(ctx, carrier, st, StatusError, errorMessage(err))
-			return ctrl.Result{RequeueAfter: r.backoff(st.Retries)}, nil
-		}
-		if err != nil {
-			r.report(ctx, carrier, c.Object.Kind, fmt.Errorf("revoking before delete (giving up): %w", err), "RevokeError")
-		}
-	}
-	base := carrier.DeepCopy()
-	controllerutil.RemoveFinalizer(carrier, Finalizer)
-	if err := r.Client.Patch(ctx, carrier, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
-		return ctrl.Result{}, err
-	}
-	r.Metrics.forget(carrier.Namespace, carrier.Name)
-	return ctrl.Result{}, nil
-}
-
 // report makes an error visible: Event on the carrier, log line, metric.
 func (r *Reconciler) report(ctx context.Context, carrier *corev1.Secret, kind string, err error, reason string) {
 	msg := errorMessage(err)
@@ -241,7 +201,7 @@ func (r *Reconciler) report(ctx context.Context, carrier *corev1.Secret, kind st
 	}
 	r.Metrics.SyncErrors.WithLabelValues(kind, carrier.Namespace).Inc()
 	if reason == "ContractError" {
-		st, _ := readState(carrier) // kept: a lease it names must not be forgotten
+		st := r.loadState(ctx, carrier) // kept: a lease it names must not be forgotten
 		_ = r.saveState(ctx, carrier, st, StatusError, msg)
 	}
 }
@@ -258,7 +218,8 @@ func errorMessage(err error) string {
 
 // saveState patches the state and status annotations when they changed.
 func (r *Reconciler) saveState(ctx context.Context, carrier *corev1.Secret, st State, status, msg string) error {
-	want := map[string]string{AnnotationState: st.encode(), AnnotationStatus: status, AnnotationMessage: msg}
+	enc := st.encode()
+	want := map[string]string{AnnotationState: enc, AnnotationStateSeal: r.stateSeal(carrier, enc), AnnotationStatus: status, AnnotationMessage: msg}
 	same := true
 	for k, v := range want {
 		if carrier.Annotations[k] != v {

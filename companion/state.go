@@ -2,20 +2,24 @@ package companion
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/vaultcmp/vaultcmp/contract"
 )
 
 // Annotations the companion writes on a carrier. Argo CD's diff ignores them:
 // they are not in the desired manifest.
 const (
-	AnnotationState   = "vaultcmp.io/state"   // State, JSON
-	AnnotationStatus  = "vaultcmp.io/status"  // StatusSynced or StatusError; read by the health check
-	AnnotationMessage = "vaultcmp.io/message" // why; never a value
-	StatusSynced      = "Synced"
-	StatusError       = "Error"
+	AnnotationState = "vaultcmp.io/state" // State, JSON
+	// AnnotationStateSeal is the seal of AnnotationState (contract.SealState
+	// over the carrier's namespace, name and uid): a state that does not
+	// verify was not written by this installation's companion for this
+	// carrier, and is ignored.
+	AnnotationStateSeal = "vaultcmp.io/state-seal"
+	AnnotationStatus    = "vaultcmp.io/status"  // StatusSynced or StatusError; read by the health check
+	AnnotationMessage   = "vaultcmp.io/message" // why; never a value
+	StatusSynced        = "Synced"
+	StatusError         = "Error"
 
 	// Finalizer makes a carrier's deletion wait until the companion has
 	// revoked its lease or certificate.
@@ -64,18 +68,47 @@ type State struct {
 	Rolled string `json:"rolled,omitempty"`
 	// Retries counts failures since the last success (for backoff).
 	Retries int `json:"retries,omitempty"`
+
+	// Issuer is how LeaseID or Serial was issued: enough to revoke it
+	// whatever the contract has become since (edited, unreadable, deleted).
+	Issuer *Issuer `json:"issuer,omitempty"`
+	// Old is the lease or certificate of the previous contract, kept until
+	// it is revoked (after the new one is written); while it is held, a
+	// further contract change issues nothing (at most one superseded lease
+	// per carrier).
+	Old *Held `json:"old,omitempty"`
+	// RolledAt is when the rollout targets were last restarted: rollouts
+	// are at least rolloutMinInterval apart.
+	RolledAt time.Time `json:"rolledAt,omitzero"`
 }
 
-func readState(s *corev1.Secret) (State, error) {
-	var st State
-	raw := s.Annotations[AnnotationState]
-	if raw == "" {
-		return st, nil
-	}
-	if err := json.Unmarshal([]byte(raw), &st); err != nil {
-		return State{}, fmt.Errorf("reading annotation %s: %w", AnnotationState, err)
-	}
-	return st, nil
+// Issuer is the connection and auth (by names: no credential) of the
+// contract a lease or certificate was issued under, and where in Vault:
+// the identity that revokes it.
+type Issuer struct {
+	// Contract is the digest of the issuing contract.
+	Contract   string              `json:"contract"`
+	Connection contract.Connection `json:"connection"`
+	Auth       *contract.Auth      `json:"auth,omitempty"`
+	// Namespace, Mount and Path are the object's Vault namespace, mount and
+	// path (PKI: role) of the issue.
+	Namespace string `json:"namespace,omitempty"`
+	Mount     string `json:"mount,omitempty"`
+	Path      string `json:"path,omitempty"`
+	// Revoke is a VaultPKISecret's spec.revoke: its certificates are revoked
+	// when replaced or deleted.
+	Revoke bool `json:"revoke,omitempty"`
+	// Destination is the destination Secret's name: a certificate is
+	// revoked with the private key it holds (revoke-with-key).
+	Destination string `json:"destination,omitempty"`
+}
+
+// Held is a lease or certificate issued under a previous contract.
+type Held struct {
+	LeaseID  string `json:"leaseID,omitempty"`
+	Serial   string `json:"serial,omitempty"`
+	Issuer   Issuer `json:"issuer"`
+	Attempts int    `json:"attempts,omitempty"` // failed revocations
 }
 
 func (st State) encode() string {

@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/vaultcmp/vaultcmp/contract"
@@ -85,45 +84,18 @@ func (r *Reconciler) inline(ctx context.Context, carrier *corev1.Secret, c *cont
 	if current == "" || current == seen || current == st.Refreshed {
 		return outcome{state: st}, nil
 	}
-	app, err := owningApplication(carrier)
+	app, err := r.owningApplication(ctx, carrier, c)
 	if err != nil {
 		return outcome{}, err
 	}
-	gvr := schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
 	patch := []byte(`{"metadata":{"annotations":{"argocd.argoproj.io/refresh":"hard"}}}`)
-	if _, err := r.Dynamic.Resource(gvr).Namespace(r.ArgoNamespace).Patch(ctx, app, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+	if _, err := r.Dynamic.Resource(applications).Namespace(r.ArgoNamespace).Patch(ctx, app, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
 		return outcome{}, fmt.Errorf("asking Argo CD to refresh Application %s/%s: %w", r.ArgoNamespace, app, err)
 	}
 	r.Metrics.Refreshes.WithLabelValues(carrier.Namespace).Inc()
 	r.Recorder.Event(carrier, corev1.EventTypeNormal, "ArgoCDRefresh", fmt.Sprintf("the KV data changed in Vault: asked Argo CD to hard-refresh Application %s", app))
 	st.Refreshed = current
 	return outcome{state: st}, nil
-}
-
-// owningApplication is the Argo CD Application that manages a carrier:
-// Argo CD's tracking annotation (<app>:<group>/<kind>:<ns>/<name>) or label.
-func owningApplication(carrier *corev1.Secret) (string, error) {
-	if id := carrier.Annotations["argocd.argoproj.io/tracking-id"]; id != "" {
-		for i := 0; i < len(id); i++ {
-			if id[i] == ':' {
-				return appName(id[:i]), nil
-			}
-		}
-	}
-	if l := carrier.Labels["app.kubernetes.io/instance"]; l != "" {
-		return appName(l), nil
-	}
-	return "", fmt.Errorf("carrier %s/%s has no Argo CD tracking label or annotation: no Application to refresh", carrier.Namespace, carrier.Name)
-}
-
-// appName drops the "<namespace>_" prefix of apps in any namespace.
-func appName(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '_' {
-			return s[i+1:]
-		}
-	}
-	return s
 }
 
 func kvRequest(c *contract.V1, id *vault.Identity) vault.KVRequest {

@@ -60,6 +60,10 @@ type V1 struct {
 	RolloutTargets []v1beta1.RolloutRestartTarget `json:"rolloutTargets,omitempty"`
 	// Static is set for VaultStaticSecrets: what generate saw in Vault.
 	Static *StaticState `json:"static,omitempty"`
+	// Application is the Argo CD Application that owns the carrier
+	// (ARGOCD_APP_NAME when generate rendered it; empty from render): the
+	// only one the companion asks Argo CD to refresh. Sealed with the rest.
+	Application string `json:"application,omitempty"`
 }
 
 // Object is the Vault object: exactly one of the specs is set, after Kind.
@@ -189,7 +193,8 @@ func Parse(secretType string, b []byte) (*V1, error) {
 	return &c, nil
 }
 
-// Validate checks what the companion relies on.
+// Validate checks what the companion relies on, then holds the contract to
+// the rules of the VSO objects it came from (validateRules).
 func (c *V1) Validate() error {
 	o := &c.Object
 	n := 0
@@ -222,7 +227,7 @@ func (c *V1) Validate() error {
 			return fmt.Errorf("contract: connection.timeout: %w", err)
 		}
 	}
-	return nil
+	return c.validateRules()
 }
 
 // CarrierName is the carrier Secret's name for an object: its kind's short

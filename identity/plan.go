@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/credentials"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
@@ -233,15 +234,12 @@ func (p *Plan) connect(rs refs, login bool, o Options) *FieldError {
 // any credential is fetched.
 func checkAuth(va *v1beta1.VaultAuth) *FieldError {
 	s := va.Spec
-	switch s.Method {
-	case v1beta1.MethodAppRole:
-		if s.AppRole != nil && s.AppRole.SecretIDPath != "" {
-			return authErr(va.Name, "", fmt.Errorf("spec.appRole.secretIDPath %q is not read: vaultcmp never reads a file that a manifest names; use spec.appRole.secretRef (generate reads it from the app's namespace; render from $%s)",
-				s.AppRole.SecretIDPath, credentials.SecretEnvName("<name>", "id")))
-		}
-	case v1beta1.MethodJWT, v1beta1.MethodKubernetes:
-	default:
+	if !contract.SupportedMethod(s.Method) {
 		return unsupported(va.Name, s.Method)
+	}
+	if s.Method == v1beta1.MethodAppRole && s.AppRole != nil && s.AppRole.SecretIDPath != "" {
+		return authErr(va.Name, "", fmt.Errorf("spec.appRole.secretIDPath %q is not read: vaultcmp never reads a file that a manifest names; use spec.appRole.secretRef (generate reads it from the app's namespace; render from $%s)",
+			s.AppRole.SecretIDPath, credentials.SecretEnvName("<name>", "id")))
 	}
 	return nil
 }

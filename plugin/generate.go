@@ -72,6 +72,7 @@ leaves.`,
 				},
 				opts: renderer.Options{
 					Namespace:           be.Namespace,
+					Application:         be.AppName,
 					DefaultVaultAddress: f.defaultVaultAddress,
 					Credentials:         creds,
 					Delivery:            be.Params.Delivery,

@@ -48,7 +48,7 @@ func (f *commonFlags) register(cmd *cobra.Command, env Env, logLevel string) {
 		"Vault address when no VaultConnection applies (like VSO's defaultVaultConnection) [$"+EnvDefaultVaultAddress+"]")
 	fl.IntVar(&f.concurrency, "concurrency", 16, "Vault requests in flight at most")
 	fl.StringVar(&f.hmacKeyFile, "hmac-key-file", env.get(EnvHMACKeyFile),
-		"file with the key of the rollout checksums [$"+EnvHMACKeyFile+"; or the key itself in $"+EnvHMACKey+"]")
+		"file with the installation's key, of the rollout checksums and the carriers' seals [$"+EnvHMACKeyFile+"; or the key itself in $"+EnvHMACKey+"]")
 	fl.StringArrayVar(&f.allowedAddresses, "allowed-vault-address", nil,
 		"a Vault address (scheme://host[:port]) credentials may be sent to; repeatable, added to $"+vault.EnvAllowedVaultAddresses+" (comma-separated)")
 	fl.StringVar(&f.vaultCACert, "vault-cacert", env.get(EnvVaultCACert),
@@ -61,8 +61,9 @@ func (f *commonFlags) register(cmd *cobra.Command, env Env, logLevel string) {
 // renderFlags are render's own settings.
 type renderFlags struct {
 	commonFlags
-	source  sourceFlags
-	offline bool
+	source      sourceFlags
+	offline     bool
+	application string
 }
 
 func newRenderCommand(env Env) *cobra.Command {
@@ -109,6 +110,7 @@ Nothing is printed on stdout unless every object renders.`,
 					VaultToken:          token,
 					Credentials:         credentials.Env{LookupEnv: env.LookupEnv},
 					Offline:             f.offline,
+					Application:         f.application,
 				},
 			})
 		},
@@ -116,6 +118,8 @@ Nothing is printed on stdout unless every object renders.`,
 	f.register(cmd, env, "info")
 	f.source.register(cmd, env)
 	cmd.Flags().BoolVar(&f.offline, "offline", false, "no Vault: Secrets hold placeholders (for CI lint and diff)")
+	cmd.Flags().StringVar(&f.application, "application", "",
+		"the Argo CD Application that will own the carriers (generate: $ARGOCD_APP_NAME), sealed into them: the only one the companion refreshes")
 	return cmd
 }
 

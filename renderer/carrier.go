@@ -1,6 +1,7 @@
 package renderer
 
 import (
+	"errors"
 	"maps"
 	"strconv"
 
@@ -57,14 +58,19 @@ func (r *resolver) carrierContract(vo *vaultObject, delivery string) (*contract.
 // carrierSecret is the carrier of a contract: a Secret of type
 // contract.SecretType, without data, holding the contract in an annotation
 // (readable in Argo CD's diff, which masks Secret data), labelled for the
-// companion.
-func carrierSecret(c *contract.V1) (map[string]any, error) {
+// companion, and sealed with the installation's key (contract.Seal over
+// its namespace, name and contract: the companion acts on nothing else).
+func carrierSecret(c *contract.V1, key []byte) (map[string]any, error) {
+	if len(key) == 0 {
+		return nil, errors.New("renderer: carriers are sealed with the installation's HMAC key, and none was given")
+	}
 	b, err := c.Marshal()
 	if err != nil {
 		return nil, err
 	}
+	name := contract.CarrierName(c.Object.Kind, c.Object.Name)
 	md := map[string]any{
-		"name":      contract.CarrierName(c.Object.Kind, c.Object.Name),
+		"name":      name,
 		"namespace": c.Object.Namespace,
 		"labels": map[string]any{
 			LabelManagedBy:         ManagedBy,
@@ -73,6 +79,7 @@ func carrierSecret(c *contract.V1) (map[string]any, error) {
 		},
 		"annotations": map[string]any{
 			contract.AnnotationContract: string(b),
+			contract.AnnotationSeal:     contract.Seal(key, c.Object.Namespace, name, b),
 			AnnotationOwner:             c.Object.Kind + "/" + c.Object.Name,
 			AnnotationDestination:       c.Object.Destination().Name,
 		},

@@ -43,9 +43,13 @@ type Options struct {
 	Credentials credentials.Source
 	// Vault reads secrets. Required unless the input has no VaultStaticSecret.
 	Vault vault.Reader
-	// HMACKey keys the rollout-restart checksums. Required when a rollout
-	// target is rendered.
+	// HMACKey keys the rollout-restart checksums and seals the carriers.
+	// Required when a rollout target or a carrier is rendered.
 	HMACKey []byte
+	// Application is the Argo CD Application the render is for
+	// (ARGOCD_APP_NAME): written into every carrier's contract, the only
+	// Application the companion refreshes for it. Empty for render.
+	Application string
 	// Offline renders placeholders instead of Vault data and needs neither
 	// Vault nor credentials (CI lint and diff).
 	Offline bool
@@ -457,7 +461,8 @@ func emitStep(dec *decoded, res *resolved, pre [][]byte, opts *Options) (*Result
 			if j := byObj[o]; j != nil && !j.offline {
 				c.Static = j.staticState(opts.HMACKey)
 			}
-			carrier, err := carrierSecret(c)
+			c.Application = opts.Application
+			carrier, err := carrierSecret(c, opts.HMACKey)
 			if err != nil {
 				return nil, err
 			}

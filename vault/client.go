@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/vaultcmp/vaultcmp/internal/vaultheader"
 )
 
 // clientConfig is what a Session and a Lifecycle set on their vault/api
@@ -31,6 +33,10 @@ type clientConfig struct {
 // wherever Location points; here every 3xx answer is a *RedirectError, not
 // retried.
 func newAPIClient(conn Connection, cc clientConfig) (*api.Client, error) {
+	if h := vaultheader.First(conn.Headers); h != "" {
+		return nil, &Error{Op: "connect", Address: conn.Address, Reason: ReasonConfig,
+			Err: fmt.Errorf("connection header %q %s", h, vaultheader.Reason)}
+	}
 	cfg := api.DefaultConfig()
 	if cfg.Error != nil {
 		return nil, fmt.Errorf("reading Vault client defaults: %w", cfg.Error)
@@ -80,6 +86,10 @@ func newAPIClient(conn Connection, cc clientConfig) (*api.Client, error) {
 // that a token came back.
 func sendLogin(ctx context.Context, lc *api.Client, a Auth) (*api.Secret, error) {
 	conn := lc.Address()
+	if bad := vaultheader.First(a.Headers); bad != "" {
+		return nil, &Error{Op: "login", Address: conn, Namespace: a.Namespace, Path: a.LoginPath(), Reason: ReasonConfig,
+			Err: fmt.Errorf("login header %q %s", bad, vaultheader.Reason)}
+	}
 	h := lc.Headers()
 	for k, v := range a.Headers {
 		h.Set(k, v)

@@ -200,8 +200,15 @@ var methods = []string{MethodKubernetes, MethodJWT, MethodAppRole, MethodAWS, Me
 // Validate checks the object; see the package documentation. With a
 // vaultAuthGlobalRef, fields that the global may supply are not required.
 func (o *VaultAuth) Validate() field.ErrorList {
-	errs := validateObjectMeta(&o.ObjectMeta)
-	s, p := &o.Spec, specPath
+	return append(validateObjectMeta(&o.ObjectMeta), o.Spec.Validate()...)
+}
+
+// Validate checks the spec alone, at paths under spec: the rules a
+// VaultAuth's spec obeys wherever it is carried (the companion's contract
+// holds it without its object).
+func (s *VaultAuthSpec) Validate() field.ErrorList {
+	var errs field.ErrorList
+	p := specPath
 	global := s.VaultAuthGlobalRef != nil
 	errs = append(errs, validateRef(s.VaultConnectionRef, p.Child("vaultConnectionRef"))...)
 	if global {

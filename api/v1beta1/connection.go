@@ -42,8 +42,15 @@ func (*VaultConnection) GetKind() string { return KindVaultConnection }
 
 // Validate checks the object; see the package documentation.
 func (o *VaultConnection) Validate() field.ErrorList {
-	errs := validateObjectMeta(&o.ObjectMeta)
-	s, p := &o.Spec, &specPaths
+	return append(validateObjectMeta(&o.ObjectMeta), o.Spec.Validate()...)
+}
+
+// Validate checks the spec alone, at paths under spec: the rules a
+// VaultConnection's spec obeys wherever it is carried (the companion's
+// contract holds it without its object).
+func (s *VaultConnectionSpec) Validate() field.ErrorList {
+	var errs field.ErrorList
+	p := &specPaths
 	errs = append(errs, validateHTTPURL(s.Address, p.address)...)
 	errs = append(errs, validateHeaders(s.Headers, p.headers)...)
 	errs = append(errs, validateName(s.CACertSecretRef, false, p.caCertSecretRef)...)

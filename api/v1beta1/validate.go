@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/vaultcmp/vaultcmp/internal/vaultheader"
 )
 
 // snip stands in for a value that may be secret.
@@ -74,15 +76,22 @@ func validateAnnotations(annotations map[string]string, p *field.Path) field.Err
 	return errs
 }
 
-// validateHeaders checks HTTP header names; values are never printed.
+// validateHeaders checks HTTP header names, and refuses the headers that
+// carry a credential (X-Vault-Token, Authorization, ...: vaultheader); values
+// are never printed.
 func validateHeaders(headers map[string]string, p *field.Path) field.ErrorList {
-	if allEntries(headers, func(k, _ string) bool { return len(validation.IsHTTPHeaderName(k)) == 0 }) {
+	if allEntries(headers, func(k, _ string) bool {
+		return len(validation.IsHTTPHeaderName(k)) == 0 && !vaultheader.Forbidden(k)
+	}) {
 		return nil
 	}
 	var errs field.ErrorList
 	for _, k := range sortedKeys(headers) {
 		for _, msg := range validation.IsHTTPHeaderName(k) {
 			errs = append(errs, field.Invalid(p, k, msg))
+		}
+		if vaultheader.Forbidden(k) {
+			errs = append(errs, field.Forbidden(p.Key(k), vaultheader.Reason))
 		}
 	}
 	return errs

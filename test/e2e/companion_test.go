@@ -152,6 +152,16 @@ func (cw *companionWorld) deploy(t testing.TB, files map[string]string) []map[st
 // deployVia is deploy with the VaultConnection's address set to addr.
 func (cw *companionWorld) deployVia(t testing.TB, addr string, files map[string]string) []map[string]any {
 	t.Helper()
+	objs := cw.render(t, addr, files)
+	applyObjects(t, objs, "webapp-ns", false)
+	return objs
+}
+
+// render renders an app of files for webapp-ns as deploy does, with the
+// installation's key (companionHMACKey: the companion acts only on carriers
+// sealed with it) and render's extra args (e.g. --application).
+func (cw *companionWorld) render(t testing.TB, addr string, files map[string]string, args ...string) []map[string]any {
+	t.Helper()
 	for _, n := range []string{"connection.yaml", "auth.yaml"} {
 		if _, ok := files[n]; !ok {
 			b, err := os.ReadFile(filepath.Join(examples("webapp"), n))
@@ -159,11 +169,10 @@ func (cw *companionWorld) deployVia(t testing.TB, addr string, files map[string]
 			files[n] = strings.ReplaceAll(string(b), "https://vault.corp.com:8200", addr)
 		}
 	}
-	r := run(t, append(rootEnv(), "VAULT_ADDR="+addr), "render", "-n", "webapp-ns", writeApp(t, files))
+	args = append(append([]string{"render", "-n", "webapp-ns"}, args...), writeApp(t, files))
+	r := run(t, append(rootEnv(), "VAULT_ADDR="+addr, "VAULTCMP_HMAC_KEY="+companionHMACKey), args...)
 	require.Equal(t, 0, r.code, r.stderr)
-	objs := docs(t, r.stdout)
-	applyObjects(t, objs, "webapp-ns", false)
-	return objs
+	return docs(t, r.stdout)
 }
 
 func (cw *companionWorld) secret(t testing.TB, name string) *corev1.Secret {
@@ -509,7 +518,7 @@ func TestCompanionBadInput(t *testing.T) {
 		"vds.yaml":  vds("no-sa", "creds/webapp-readonly", "no-sa-db", ""),
 	})
 	conn := strings.ReplaceAll(readFile(t, filepath.Join(examples("webapp"), "connection.yaml")), "https://vault.corp.com:8200", "http://127.0.0.1:1")
-	r := run(t, []string{"VAULTCMP_HMAC_KEY=k"}, "render", "-n", "webapp-ns", writeApp(t, map[string]string{
+	r := run(t, []string{"VAULTCMP_HMAC_KEY=" + companionHMACKey}, "render", "-n", "webapp-ns", writeApp(t, map[string]string{
 		"connection.yaml": conn, "auth.yaml": readFile(t, filepath.Join(examples("webapp"), "auth.yaml")),
 		"vds.yaml": vds("elsewhere", "creds/webapp-readonly", "elsewhere-db", ""),
 	}))
@@ -517,7 +526,7 @@ func TestCompanionBadInput(t *testing.T) {
 	applyObjects(t, docs(t, r.stdout), "webapp-ns", false)
 
 	for carrier, want := range map[string]string{
-		"vaultcmp-vds.future":    "unknown contract version",
+		"vaultcmp-vds.future":    "has no seal", // written by hand: not acted on
 		"vaultcmp-vds.no-sa":     "missing-sa",
 		"vaultcmp-vds.elsewhere": "127.0.0.1:1",
 	} {
@@ -556,7 +565,9 @@ func TestCompanionInlineRefresh(t *testing.T) {
 			"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": "webapp-ns"}},
 	})
 	applyObjects(t, []map[string]any{mustMap(t, body)}, "argocd", false)
-	objs := cw.deploy(t, map[string]string{"vss.yaml": `apiVersion: secrets.hashicorp.com/v1beta1
+	// generate seals the owning Application (ARGOCD_APP_NAME) into the
+	// contract; render takes it from --application.
+	objs := cw.render(t, vaultSrv.Addr, map[string]string{"vss.yaml": `apiVersion: secrets.hashicorp.com/v1beta1
 kind: VaultStaticSecret
 metadata:
   name: inline
@@ -568,11 +579,8 @@ spec:
   refreshAfter: 5s
   vaultAuthRef: vault-auth-k8s
   destination: {name: inline-secret, create: true}
-`})
-	// Argo CD labels what it applies; the companion finds the app by it.
-	carrier := find(t, objs, "Secret", "vaultcmp-vss.inline")
-	carrier["metadata"].(map[string]any)["labels"].(map[string]any)["app.kubernetes.io/instance"] = "inline-app"
-	applyObjects(t, []map[string]any{carrier}, "webapp-ns", false)
+`}, "--application", "inline-app")
+	applyObjects(t, objs, "webapp-ns", false)
 	time.Sleep(2 * time.Second)
 	assert.Empty(t, appAnnotations(t, cw)["argocd.argoproj.io/refresh"], "nothing changed: no refresh")
 

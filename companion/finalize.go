@@ -1,0 +1,72 @@
+package companion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/vaultcmp/vaultcmp/vault"
+)
+
+// finalize revokes what the carrier's object holds, then lets it go. It
+// works from the sealed state alone (its Issuer names the identity that
+// issued each lease or certificate), so a carrier whose contract was
+// edited to garbage, or unsealed, is still revoked for; a state that does
+// not verify revokes nothing. Only clearing a PKI destination (clear: true)
+// reads the contract, and only a sealed one.
+func (r *Reconciler) finalize(ctx context.Context, carrier *corev1.Secret) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(carrier, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	st := r.loadState(ctx, carrier)
+	var errs []error
+	if st.Old != nil {
+		if _, err := r.revokeHeld(ctx, carrier, st.Old.LeaseID, st.Old.Serial, &st.Old.Issuer); err != nil {
+			errs = append(errs, err)
+		} else {
+			st.Old = nil
+		}
+	}
+	if is := st.Issuer; is != nil {
+		reason, err := r.revokeHeld(ctx, carrier, st.LeaseID, st.Serial, is)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case reason == "LeaseRevoked":
+			r.Recorder.Event(carrier, corev1.EventTypeNormal, reason, "revoked the lease of the deleted object")
+			st.LeaseID = ""
+		case reason == "CertificateRevoked":
+			r.Recorder.Event(carrier, corev1.EventTypeNormal, reason, "revoked serial "+st.Serial)
+			st.Serial = ""
+		}
+	}
+	if c, cerr := r.sealedContract(carrier); cerr == nil && c.Object.PKI != nil && c.Object.PKI.Clear && !c.Object.PKI.Destination.Create {
+		if err := clearDestination(ctx, r.Kube, carrier.Namespace, c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	err := errors.Join(errs...)
+	if err != nil && vault.Retryable(err) && st.Retries < 5 {
+		// Vault is away: wait a little, bounded, then let the object go.
+		st.Retries++
+		r.report(ctx, carrier, "", fmt.Errorf("revoking before delete: %w", err), "RevokeError")
+		_ = r.saveState(ctx, carrier, st, StatusError, errorMessage(err))
+		return ctrl.Result{RequeueAfter: r.backoff(st.Retries)}, nil
+	}
+	if err != nil {
+		r.report(ctx, carrier, "", fmt.Errorf("revoking before delete (giving up): %w", err), "RevokeError")
+	}
+	base := carrier.DeepCopy()
+	controllerutil.RemoveFinalizer(carrier, Finalizer)
+	if err := r.Client.Patch(ctx, carrier, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, err
+	}
+	r.Metrics.forget(carrier.Namespace, carrier.Name)
+	return ctrl.Result{}, nil
+}
