@@ -456,7 +456,7 @@ func TestBuild(t *testing.T) {
 			}}},
 			in: kvV1(nil),
 			wantErr: errEqual(`render template "ns/obj/b" for key "b" of ns/obj: ` +
-				`template: ns/obj/b:1:12: executing "ns/obj/b": template not defined: <redacted>`),
+				execFailed),
 		},
 	}
 	for _, tt := range tests {
