@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/transform"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -46,6 +47,13 @@ type Options struct {
 	Concurrency             int           // reconciles in parallel; default 16
 	MaxBackoff              time.Duration // default 1 minute
 	Logger                  logr.Logger
+	// Templates: see TemplateRunner. TemplateCommand defaults to this
+	// executable with TemplateBuildCommand; TemplateBounds to
+	// transform.DefaultBounds().
+	TemplateCommand []string
+	TemplateBounds  *transform.Bounds
+	TemplateBuilds  int
+	TemplateMemory  int64
 }
 
 // ErrNoAllowList is returned when no Vault address is allowed: the companion
@@ -124,6 +132,9 @@ func Run(ctx context.Context, opts Options) error {
 		ArgoNamespace: opts.ArgoNamespace,
 		MaxBackoff:    opts.MaxBackoff,
 		Runtime:       runtimeID(),
+	}
+	if r.Templates, err = opts.templateRunner(); err != nil {
+		return err
 	}
 	isCarrier := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		s, ok := o.(*corev1.Secret)

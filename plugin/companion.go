@@ -20,6 +20,7 @@ func newCompanionCommand(env Env) *cobra.Command {
 		allowed                                                                          []string
 		concurrency                                                                      int
 		maxBackoff                                                                       time.Duration
+		templates                                                                        companionTemplates
 	)
 	cmd := &cobra.Command{
 		Use:   "companion",
@@ -57,12 +58,16 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			err = companion.Run(cmd.Context(), companion.Options{
+			opts := companion.Options{
 				Config: cfg, MetricsAddress: metricsAddr, HealthAddress: healthAddr,
 				LeaderElect: leaderElect, LeaderElectionNamespace: leNS, ArgoNamespace: argoNS,
 				AllowList: list, HMACKey: key, Concurrency: concurrency, MaxBackoff: maxBackoff,
 				Logger: zerologr.New(&lg),
-			})
+			}
+			if err := templates.options(&opts); err != nil {
+				return err
+			}
+			err = companion.Run(cmd.Context(), opts)
 			if errors.Is(err, companion.ErrNoAllowList) {
 				return &exitError{code: ExitUsage, err: err}
 			}
@@ -83,6 +88,7 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 	f.StringVar(&hmacFile, "hmac-key-file", "", "the installation's HMAC key, the sidecar's (or "+EnvHMACKey+")")
 	f.IntVar(&concurrency, "concurrency", 16, "carriers reconciled at once")
 	f.DurationVar(&maxBackoff, "max-backoff", time.Minute, "longest wait between retries of a failing carrier")
+	templates.register(cmd, env)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "json", "console or json (stderr)")
 	return cmd

@@ -97,7 +97,7 @@ func TestBuildNeverLeaksSecrets(t *testing.T) {
 		{name: "semver", text: `{{ semver .Secrets.pw }}`},
 		{name: "deepCopy-panics", text: `{{ deepCopy .Secrets.nested | toString }}{{ fail .Secrets.pw }}`, goLeaks: true},
 		{name: "method-panics", text: `{{ .Secrets.obj.Boom }}`, goLeaks: true,
-			in:         func(in Input) Input { in.Fields["obj"] = boomer{}; return in }},
+			in: func(in Input) Input { in.Fields["obj"] = boomer{}; return in }},
 		{name: "fail-in-define", text: `{{ define "inner" }}{{ fail .pw }}{{ end }}{{ template "inner" .Secrets }}`, goLeaks: true},
 		{name: "secret-looks-like-an-error", text: `{{ fail "x>: error calling get: y" }}{{ .Secrets.pw }}`},
 	}
