@@ -136,13 +136,16 @@ func (t *TemplateRunner) run(ctx context.Context, job []byte, owner string) (map
 	if t.exited != nil {
 		t.exited(cmd.Process.Pid)
 	}
+	killed := func(lerr error) error {
+		return &transform.RenderError{Owner: owner, Detail: lerr.Error(), Err: lerr}
+	}
 	switch {
 	case overMemory.Load():
-		return nil, limits.Exceeded(limits.Memory, t.memory, "the template build of "+owner)
+		return nil, killed(limits.Exceeded(limits.Memory, t.memory, "the template build of "+owner))
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("template build of %s: %w", owner, context.Cause(ctx))
 	case cctx.Err() != nil:
-		return nil, limits.Exceeded(limits.TemplateTime, int64(t.bounds.Time), "the templates of "+owner)
+		return nil, killed(limits.Exceeded(limits.TemplateTime, int64(t.bounds.Time), "the templates of "+owner))
 	case out.over:
 		return nil, fmt.Errorf("the template build of %s wrote more than %s", owner, limits.FormatBytes(maxTemplateResult))
 	}
@@ -153,19 +156,14 @@ func (t *TemplateRunner) run(ctx context.Context, job []byte, owner string) (map
 		if err != nil {
 			status = err.Error()
 		}
-		return nil, fmt.Errorf("the template build of %s ended without a result (%s); the cause is not shown: it may depend on the secret data", owner, status)
+		return nil, &transform.RenderError{Owner: owner,
+			Detail: "the build process ended without a result (" + status + "); the cause is not shown: it may depend on the secret data"}
 	}
-	if res.Error != "" {
-		return nil, &TemplateError{Message: res.Error}
+	if err := res.Err(); err != nil {
+		return nil, err
 	}
 	return res.Data, nil
 }
-
-// TemplateError is a build's error as the child reported it (transform's
-// errors, which hold no secret value).
-type TemplateError struct{ Message string }
-
-func (e *TemplateError) Error() string { return e.Message }
 
 // cappedBuffer keeps at most max bytes and remembers that more came.
 type cappedBuffer struct {

@@ -108,6 +108,9 @@ func TestTemplateRunnerAgrees(t *testing.T) {
 	_, got := tr.Build(t.Context(), r, in)
 	require.Error(t, got)
 	assert.Equal(t, want.Error(), got.Error())
+	var re *transform.RenderError
+	require.ErrorAs(t, got, &re, "the companion tells template errors apart")
+	assert.Equal(t, "k", re.Key)
 	assert.EqualValues(t, 3, tr.Started.Load())
 	// Without templates nothing runs in a child.
 	_, err := tr.Build(t.Context(), transform.Resolved{}, in)
@@ -126,6 +129,8 @@ func TestTemplateRunnerKillsAtTimeLimit(t *testing.T) {
 	_, err := tr.Build(t.Context(), withTemplate(`x`), transform.Input{Namespace: "ns", Name: "spin"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--max-template-time")
+	var re *transform.RenderError
+	require.ErrorAs(t, err, &re)
 	assert.Less(t, time.Since(start), 200*time.Millisecond+killGrace+2*time.Second)
 	require.NotZero(t, pid.Load())
 	assert.False(t, alive(int(pid.Load())), "the child still runs")

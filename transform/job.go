@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -26,11 +27,31 @@ type Job struct {
 	Memory int64 `json:"memory"`
 }
 
-// JobResult is what the child writes: the data, or Build's error message
-// (which holds no secret value: see Build).
+// JobResult is what the child writes: the data, or Build's error (which
+// holds no secret value: see Build), typed as far as the caller tells
+// errors apart (Err).
 type JobResult struct {
-	Data  map[string][]byte `json:"data,omitempty"`
-	Error string            `json:"error,omitempty"`
+	Data   map[string][]byte `json:"data,omitempty"`
+	Error  string            `json:"error,omitempty"`
+	Render *RenderError      `json:"render,omitempty"`
+	Encode *EncodeError      `json:"encode,omitempty"`
+	Raw    bool              `json:"raw,omitempty"` // ErrRawNotPermitted
+}
+
+// Err is the result's error as Build returned it (a *RenderError's bound
+// cause is kept as its message only), or nil.
+func (r *JobResult) Err() error {
+	switch {
+	case r.Render != nil:
+		return r.Render
+	case r.Encode != nil:
+		return r.Encode
+	case r.Raw:
+		return ErrRawNotPermitted
+	case r.Error != "":
+		return errors.New(r.Error)
+	}
+	return nil
 }
 
 // Bounds of the job.
@@ -50,10 +71,21 @@ func ReadJob(r io.Reader) (*Job, error) {
 // RunJob builds j within its bounds and ctx and returns its result.
 func RunJob(ctx context.Context, j *Job) JobResult {
 	data, err := BuildContext(ctx, j.Resolved, j.Input, j.Bounds())
-	if err != nil {
-		return JobResult{Error: err.Error()}
+	if err == nil {
+		return JobResult{Data: data}
 	}
-	return JobResult{Data: data}
+	res := JobResult{Error: err.Error()}
+	var rerr *RenderError
+	var eerr *EncodeError
+	switch {
+	case errors.As(err, &rerr):
+		res.Render = rerr
+	case errors.As(err, &eerr):
+		res.Encode = eerr
+	case errors.Is(err, ErrRawNotPermitted):
+		res.Raw = true
+	}
+	return res
 }
 
 // EncodeJob writes j as the child reads it.
