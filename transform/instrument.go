@@ -19,7 +19,8 @@ import (
 //     {{ template }} calls: text/template allows 100,000 levels, 64 MiB of
 //     stack; maxTemplateDepth is far below and far above any real template.
 //
-// The inserted actions print nothing. Their names cannot be written in a
+// The inserted actions are {{ if <probe> }}{{ end }}: they print nothing
+// (an if costs less than printing an empty string). Their names cannot be written in a
 // template: templates are parsed without them ("function not defined"), and
 // they are added to the set only after the parse.
 const (
@@ -34,13 +35,13 @@ const maxTemplateDepth = 1000
 // errTooDeep ends an execution whose {{ template }} calls nest too deep.
 var errTooDeep = errors.New("template calls nested deeper than 1000 levels")
 
-// probes are the three actions that instrument inserts (copied each time).
-var probes = func() [3]*parse.ActionNode {
-	stub := func() string { return "" }
+// probes are the three nodes that instrument inserts (copied each time).
+var probes = func() [3]*parse.IfNode {
+	stub := func() bool { return false }
 	t := template.Must(template.New("").Funcs(template.FuncMap{tickFunc: stub, enterFunc: stub, leaveFunc: stub}).
-		Parse("{{" + tickFunc + "}}{{" + enterFunc + "}}{{" + leaveFunc + "}}"))
+		Parse("{{ if " + tickFunc + " }}{{ end }}{{ if " + enterFunc + " }}{{ end }}{{ if " + leaveFunc + " }}{{ end }}"))
 	n := t.Tree.Root.Nodes
-	return [3]*parse.ActionNode{n[0].(*parse.ActionNode), n[1].(*parse.ActionNode), n[2].(*parse.ActionNode)}
+	return [3]*parse.IfNode{n[0].(*parse.IfNode), n[1].(*parse.IfNode), n[2].(*parse.IfNode)}
 }()
 
 // instrument inserts the probes into every template of set. It must run
@@ -85,25 +86,25 @@ func instrumentList(l *parse.ListNode) {
 // probeFuncs are the functions the probes call, bound to bu.
 func (bu *budget) probeFuncs() template.FuncMap {
 	return template.FuncMap{
-		tickFunc: func() (string, error) {
+		tickFunc: func() (bool, error) {
 			if bu.stop.Load() {
-				return "", errStopped
+				return false, errStopped
 			}
-			return "", nil
+			return false, nil
 		},
-		enterFunc: func() (string, error) {
+		enterFunc: func() (bool, error) {
 			if bu.stop.Load() {
-				return "", errStopped
+				return false, errStopped
 			}
 			bu.depth++
 			if bu.depth > maxTemplateDepth {
-				return "", bu.fail(errTooDeep)
+				return false, bu.fail(errTooDeep)
 			}
-			return "", nil
+			return false, nil
 		},
-		leaveFunc: func() string {
+		leaveFunc: func() bool {
 			bu.depth--
-			return ""
+			return false
 		},
 	}
 }
