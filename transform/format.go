@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"text/template/parse"
 	"unicode/utf8"
 )
 
@@ -160,4 +161,68 @@ func holdsAddress(v reflect.Value, stringers bool) bool {
 		return false
 	}
 	return visit(v, 0)
+}
+
+// checkLiteralFormats refuses, before any data, a printf in text whose
+// format is a literal with a %p verb (a format from data is refused when it
+// runs). Parse errors are left to the real parse.
+func checkLiteralFormats(name, text string) error {
+	t := parse.New(name)
+	t.Mode = parse.SkipFuncCheck
+	trees := map[string]*parse.Tree{}
+	if _, err := t.Parse(text, "", "", trees); err != nil {
+		return nil
+	}
+	var found bool
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.TemplateNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n != nil {
+				for _, c := range n.Cmds {
+					walk(c)
+				}
+			}
+		case *parse.CommandNode:
+			if len(n.Args) > 1 {
+				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "printf" {
+					if s, ok := n.Args[1].(*parse.StringNode); ok && hasPointerVerb(s.Text) {
+						found = true
+					}
+				}
+			}
+			for _, a := range n.Args {
+				walk(a)
+			}
+		}
+	}
+	for _, tr := range trees {
+		walk(tr.Root)
+	}
+	if found {
+		return fmt.Errorf("template %q: printf: %w", name, ErrAddress)
+	}
+	return nil
 }

@@ -112,6 +112,12 @@ func TestPointerVerbsRefused(t *testing.T) {
 			assert.Contains(t, err.Error(), "%p verb")
 		})
 	}
+	// A literal %p is refused before any data: validate and generate see it.
+	for _, text := range []string{`{{ printf "%p" . }}`, `{{ define "x" }}{{ if true }}{{ (printf "a %#p" .) | upper }}{{ end }}{{ end }}`} {
+		err := CheckFor(Resolved{Spec: v1beta1.Transformation{Templates: map[string]v1beta1.Template{"k": tmpl(text)}}}, "ns", "obj")
+		require.ErrorIs(t, err, ErrAddress, text)
+	}
+	require.NoError(t, CheckFor(Resolved{Spec: v1beta1.Transformation{Templates: map[string]v1beta1.Template{"k": tmpl(`{{ printf "%d%%p" 1 }}`)}}}, "ns", "obj"))
 	// Formatting that prints no address still works, the same every time.
 	r := Resolved{Spec: v1beta1.Transformation{Templates: map[string]v1beta1.Template{
 		"k": tmpl(`{{ printf "%d%%p%s" 5 "x" }} {{ list . | len }} {{ printf "%d" (list .Secrets.n) }} {{ print (semver "1.2.3") }} {{ list . | toString | len }} {{ list . }} {{ printf "%x" (list .) }}`)}}}

@@ -45,7 +45,7 @@ func parseOne(set *template.Template, kt keyedTemplate) error {
 	if _, err := set.New(kt.name).Parse(kt.text); err != nil {
 		return fmt.Errorf("parse error: %w", err)
 	}
-	return nil
+	return checkLiteralFormats(kt.name, kt.text)
 }
 
 // render executes every non-source template (VSO's renderTemplates) and returns
