@@ -120,5 +120,7 @@
 //   - Every template execution error is redacted, its place included.
 //   - printf refuses %p and pointer values; values that contain themselves
 //     and {{ template }} nesting deeper than 1000 are refused.
+//   - A {{ template "x" }} of a template no template defines is refused when
+//     the templates are parsed, in any branch (VSO fails only when it runs).
 //   - Templates work on copies of the data, so an Input can be shared.
 package transform

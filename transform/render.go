@@ -2,8 +2,12 @@ package transform
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 )
 
@@ -30,6 +34,9 @@ func parseSet(templates []keyedTemplate) (*template.Template, error) {
 		if err := parseOne(set, kt); err != nil {
 			return nil, err
 		}
+	}
+	if err := errors.Join(undefinedCalls(set)...); err != nil {
+		return nil, err
 	}
 	return set, nil
 }
@@ -125,4 +132,53 @@ type plainInput templateInput
 // template's output must be the same for the same data.
 func (in *templateInput) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, fmt.FormatString(f, verb), plainInput(*in))
+}
+
+// undefinedCalls reports every {{ template "x" }} of set whose x the set
+// does not define. Known from the text alone, it is said here, with names;
+// at execution it would be one more "execution failed".
+func undefinedCalls(set *template.Template) []error {
+	var errs []error
+	for _, t := range set.Templates() {
+		if t.Tree == nil {
+			continue
+		}
+		var missing []string
+		walkNodes(t.Tree.Root, func(n parse.Node) {
+			if tn, ok := n.(*parse.TemplateNode); ok {
+				if d := set.Lookup(tn.Name); (d == nil || d.Tree == nil) && !slices.Contains(missing, tn.Name) {
+					missing = append(missing, tn.Name)
+				}
+			}
+		})
+		for _, m := range missing {
+			errs = append(errs, fmt.Errorf("template %q calls template %q, which no template defines", t.Name(), m))
+		}
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
+}
+
+// walkNodes calls f on every node under n (actions, control structures and
+// their lists; not inside pipelines).
+func walkNodes(n parse.Node, f func(parse.Node)) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n != nil {
+			for _, c := range n.Nodes {
+				walkNodes(c, f)
+			}
+		}
+		return
+	case *parse.IfNode:
+		walkNodes(n.List, f)
+		walkNodes(n.ElseList, f)
+	case *parse.RangeNode:
+		walkNodes(n.List, f)
+		walkNodes(n.ElseList, f)
+	case *parse.WithNode:
+		walkNodes(n.List, f)
+		walkNodes(n.ElseList, f)
+	}
+	f(n)
 }

@@ -455,8 +455,7 @@ func TestBuild(t *testing.T) {
 				"b": tmpl(`{{ template "ns/obj/a" . }}`),
 			}}},
 			in: kvV1(nil),
-			wantErr: errEqual(`render template "ns/obj/b" for key "b" of ns/obj: ` +
-				execFailed),
+			wantErr: errEqual(`template "ns/obj/b" calls template "ns/obj/a", which no template defines`),
 		},
 	}
 	for _, tt := range tests {
