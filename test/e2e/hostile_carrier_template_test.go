@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vaultcmp/vaultcmp/contract"
 )
 
 // Issue 15, rows 4, 6 and 12 (templates) against the real companion: a
@@ -57,7 +60,12 @@ spec:
 
 // deploySealed renders files as generate would for this installation (the
 // companion's HMAC key, so the carriers' seals verify) and applies them.
-func (cw *companionWorld) deploySealed(t testing.TB, files map[string]string) {
+// hostile maps a carrier to the template text its contract gets instead of
+// the placeholder text "HOSTILE_TEMPLATE" it was rendered with: render runs
+// the templates of in-cluster objects too, and would refuse these; the
+// contract is re-sealed with the installation's key, as a carrier generate
+// let through would be.
+func (cw *companionWorld) deploySealed(t testing.TB, files map[string]string, hostile map[string]string) {
 	t.Helper()
 	for _, n := range []string{"connection.yaml", "auth.yaml"} {
 		b, err := os.ReadFile(filepath.Join(examples("webapp"), n))
@@ -66,7 +74,19 @@ func (cw *companionWorld) deploySealed(t testing.TB, files map[string]string) {
 	}
 	r := run(t, append(rootEnv(), "VAULTCMP_HMAC_KEY="+companionHMACKey), "render", "-n", "webapp-ns", writeApp(t, files))
 	require.Equal(t, 0, r.code, r.stderr)
-	applyObjects(t, docs(t, r.stdout), "webapp-ns", false)
+	objs := docs(t, r.stdout)
+	for name, text := range hostile {
+		md := find(t, objs, "Secret", name)["metadata"].(map[string]any)
+		ann := md["annotations"].(map[string]any)
+		quoted, err := json.Marshal(text)
+		require.NoError(t, err)
+		c := ann[contract.AnnotationContract].(string)
+		require.Contains(t, c, `"HOSTILE_TEMPLATE"`, name)
+		c = strings.Replace(c, `"HOSTILE_TEMPLATE"`, string(quoted), 1)
+		ann[contract.AnnotationContract] = c
+		ann[contract.AnnotationSeal] = contract.Seal([]byte(companionHMACKey), "webapp-ns", name, []byte(c))
+	}
+	applyObjects(t, objs, "webapp-ns", false)
 }
 
 // procStat is /proc/<pid>/stat from field 3 (state) on; nil if pid is gone.
@@ -135,9 +155,8 @@ func TestHostileCarrierTemplate(t *testing.T) {
 		}
 	})
 
-	cw.deploySealed(t, map[string]string{
-		"spin.yaml": templatedVSS("tmpl-spin", "tmpl-spin-secret", `{{ range 100000000000000 }}{{ end }}`),
-	})
+	cw.deploySealed(t, map[string]string{"spin.yaml": templatedVSS("tmpl-spin", "tmpl-spin-secret", "HOSTILE_TEMPLATE")},
+		map[string]string{carriers[0]: `{{ range 100000000000000 }}{{ end }}`})
 	message := func(carrier string) string { return carrierAnnotations(t, cw, carrier)["vaultcmp.io/message"] }
 
 	// The never-ending template: stopped at the limit.
@@ -165,9 +184,11 @@ func TestHostileCarrierTemplate(t *testing.T) {
 	require.NoError(t, cw.cluster.Admin.CoreV1().Secrets("webapp-ns").Delete(ctx, carriers[0], metav1.DeleteOptions{}))
 
 	cw.deploySealed(t, map[string]string{
-		"oracle.yaml": templatedVSS("tmpl-oracle", "tmpl-oracle-secret",
-			"line one\n{{ if eq (substr 0 1 (get .Secrets \"pw\")) \"h\" }}{{ fail \"first letter h\" }}{{ end }}\nline three"),
-		"cycle.yaml": templatedVSS("tmpl-cycle", "tmpl-cycle-secret", `{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ $d }}`),
+		"oracle.yaml": templatedVSS("tmpl-oracle", "tmpl-oracle-secret", "HOSTILE_TEMPLATE"),
+		"cycle.yaml":  templatedVSS("tmpl-cycle", "tmpl-cycle-secret", "HOSTILE_TEMPLATE"),
+	}, map[string]string{
+		carriers[1]: "line one\n{{ if eq (substr 0 1 (get .Secrets \"pw\")) \"h\" }}{{ fail \"first letter h\" }}{{ end }}\nline three",
+		carriers[2]: `{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ $d }}`,
 	})
 
 	// The failing template: which template of which object, not where.
@@ -188,7 +209,7 @@ func TestHostileCarrierTemplate(t *testing.T) {
 	require.False(t, c.Exited(), "the companion died:\n%s", c.Log())
 
 	// And it keeps serving the others.
-	cw.deploySealed(t, map[string]string{"good.yaml": templatedVSS("tmpl-good", "tmpl-good-secret", `{{ get .Secrets "pw" | upper }}`)})
+	cw.deploySealed(t, map[string]string{"good.yaml": templatedVSS("tmpl-good", "tmpl-good-secret", `{{ get .Secrets "pw" | upper }}`)}, nil)
 	s := cw.waitData(t, "tmpl-good-secret", "out", 20*time.Second)
 	assert.Equal(t, strings.ToUpper(hostileTemplatePW), string(s.Data["out"]))
 	assert.NotContains(t, c.Log(), hostileTemplatePW)
