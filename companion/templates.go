@@ -57,13 +57,21 @@ type TemplateRunner struct {
 
 // NewTemplateRunner runs children as command (the vaultcmp binary and
 // TemplateBuildCommand), builds at a time (default 2), each within bounds
-// and memory bytes of anonymous memory (default 64 MiB).
+// and memory bytes of anonymous memory (default 64 MiB); bounds.Work is at
+// most a quarter of memory.
 func NewTemplateRunner(command []string, builds int, bounds transform.Bounds, memory int64) *TemplateRunner {
 	if builds <= 0 {
 		builds = DefaultTemplateBuilds
 	}
 	if memory <= 0 {
 		memory = DefaultTemplateMemory
+	}
+	// What a build may keep (work) must fit in its process with the
+	// runtime's overhead (the collector lets the heap reach twice what is
+	// live, and the runtime takes ~10 MiB): a quarter of the memory, so the
+	// work limit, which names what to change, comes before the kill.
+	if bounds.Work <= 0 || bounds.Work > memory/4 {
+		bounds.Work = memory / 4
 	}
 	return &TemplateRunner{command: command, bounds: bounds, memory: memory, slots: make(chan struct{}, builds)}
 }
@@ -141,7 +149,7 @@ func (t *TemplateRunner) run(ctx context.Context, job []byte, owner string) (map
 	}
 	switch {
 	case overMemory.Load():
-		return nil, killed(limits.Exceeded(limits.Memory, t.memory, "the template build of "+owner))
+		return nil, killed(&MemoryError{Owner: owner, Limit: t.memory})
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("template build of %s: %w", owner, context.Cause(ctx))
 	case cctx.Err() != nil:
@@ -195,4 +203,15 @@ func (o Options) templateRunner() (*TemplateRunner, error) {
 		b = *o.TemplateBounds
 	}
 	return NewTemplateRunner(cmd, o.TemplateBuilds, b, o.TemplateMemory), nil
+}
+
+// MemoryError means a template build's process went above --template-memory.
+type MemoryError struct {
+	Owner string
+	Limit int64
+}
+
+func (e *MemoryError) Error() string {
+	return fmt.Sprintf("the template build of %s took more than the limit of %s of memory (raise it with the companion's --template-memory)",
+		e.Owner, limits.FormatBytes(e.Limit))
 }

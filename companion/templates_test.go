@@ -143,8 +143,9 @@ func TestTemplateRunnerKillsAboveMemory(t *testing.T) {
 	tr.started = func(p int) { pid.Store(int64(p)) }
 	_, err := tr.Build(t.Context(), withTemplate(`x`), transform.Input{Namespace: "ns", Name: "hog"})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "--max-memory")
-	assert.Contains(t, err.Error(), "the template build of ns/hog")
+	assert.EqualError(t, err, "render the templates of ns/hog: the template build of ns/hog took more than the limit of 48MiB of memory (raise it with the companion's --template-memory)")
+	var me *MemoryError
+	require.ErrorAs(t, err, &me)
 	assert.False(t, alive(int(pid.Load())))
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,7 +38,7 @@ func newTemplateBuildCommand(env Env) *cobra.Command {
 			}
 			ctx, cancel := context.WithCancelCause(cmd.Context())
 			defer cancel(nil)
-			watchMemory(ctx, cancel, job.Memory)
+			watchBuildMemory(ctx, cancel, job)
 			res := transform.RunJob(ctx, job)
 			if err := json.NewEncoder(env.Stdout).Encode(res); err != nil {
 				return &exitError{code: ExitProblems, err: fmt.Errorf("writing the template result: %w", err)}
@@ -85,4 +86,29 @@ func (c *companionTemplates) options(o *companion.Options) error {
 	b := transform.BoundsFrom(l)
 	o.TemplateBounds = &b
 	return nil
+}
+
+// watchBuildMemory ends the build (its context, with a
+// *companion.MemoryError) when the process holds more than the job's memory
+// limit, polling every 10 ms: the child's own, clean bound; the companion
+// kills it at the same limit if it does not stop.
+func watchBuildMemory(ctx context.Context, cancel context.CancelCauseFunc, job *transform.Job) {
+	if job.Memory <= 0 {
+		return
+	}
+	go func() {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if goMemory() > job.Memory {
+					cancel(&companion.MemoryError{Owner: job.Input.Namespace + "/" + job.Input.Name, Limit: job.Memory})
+					return
+				}
+			}
+		}
+	}()
 }

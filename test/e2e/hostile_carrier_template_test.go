@@ -214,3 +214,93 @@ func TestHostileCarrierTemplate(t *testing.T) {
 	assert.Equal(t, strings.ToUpper(hostileTemplatePW), string(s.Data["out"]))
 	assert.NotContains(t, c.Log(), hostileTemplatePW)
 }
+
+// rssAnon is /proc/<pid>/status RssAnon in bytes (0 if pid is gone):
+// memory of the process's own, not the binary's shared pages.
+func rssAnon(pid string) int64 {
+	b, err := os.ReadFile(filepath.Join("/proc", pid, "status"))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "RssAnon:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// treeMemory is the anonymous memory of pid and of its live children.
+func treeMemory(pid int) int64 {
+	total := rssAnon(strconv.Itoa(pid))
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		if f := procStat(d.Name()); len(f) > 2 && f[1] == strconv.Itoa(pid) {
+			total += rssAnon(d.Name())
+		}
+	}
+	return total
+}
+
+// Sixteen carriers whose templates each hold 7 MB, reconciled at once:
+// template memory is --template-builds × a build's, not 16 × (issue 15
+// row 7: 16 concurrent template builds took the companion to 337 MiB).
+func TestHostileCarrierTemplateMemory(t *testing.T) {
+	cw := getCompanion(t)
+	ctx := t.Context()
+	_, err := vaultSrv.Client.KVv2("secret").Put(ctx, "companion/hostile-tmpl", map[string]any{"pw": hostileTemplatePW})
+	require.NoError(t, err)
+	var text strings.Builder
+	// 7 live values of 1 MB (each charged twice to the work bound: before
+	// repeat allocates and after; in the companion it is a quarter of
+	// --template-memory, 16 MiB).
+	for i := range 7 {
+		fmt.Fprintf(&text, `{{ $v%d := repeat 1000000 "%c" }}`, i, 'a'+i)
+	}
+	// Held for a while (a loop of about a second), so that builds overlap.
+	text.WriteString(`{{ range 1000000 }}{{ end }}{{ len $v0 }}{{ len $v6 }}`)
+	files, hostile := map[string]string{}, map[string]string{}
+	var names []string
+	for i := range 16 {
+		name := fmt.Sprintf("tmpl-mem-%d", i)
+		files[name+".yaml"] = templatedVSS(name, name+"-secret", "HOSTILE_TEMPLATE")
+		hostile["vaultcmp-vss."+name] = text.String()
+		names = append(names, name)
+	}
+	t.Cleanup(func() {
+		for _, n := range names {
+			_ = cw.cluster.Admin.CoreV1().Secrets("webapp-ns").Delete(t.Context(), "vaultcmp-vss."+n, metav1.DeleteOptions{})
+		}
+	})
+	base := treeMemory(cw.companion.Pid())
+	stop := make(chan struct{})
+	peak := make(chan int64, 1)
+	go func() {
+		var p int64
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			p = max(p, treeMemory(cw.companion.Pid()))
+			select {
+			case <-stop:
+				peak <- p
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	start := time.Now()
+	cw.deploySealed(t, files, hostile)
+	for _, n := range names {
+		s := cw.waitData(t, n+"-secret", "out", 60*time.Second)
+		assert.Equal(t, "10000001000000", string(s.Data["out"]))
+	}
+	close(stop)
+	p := <-peak
+	t.Logf("16 carriers of 7 MB templates built in %s; anonymous memory of the companion and its template processes: %d MiB before, peak %d MiB",
+		time.Since(start).Round(time.Millisecond), base>>20, p>>20)
+	// Two builds at a time, each below --template-memory, besides the
+	// companion's own (16 at once: about 16 × 25 MiB).
+	assert.Less(t, p-base, int64(2*64<<20), "template memory above --template-builds × --template-memory")
+}
