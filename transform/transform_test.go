@@ -454,7 +454,7 @@ func TestBuild(t *testing.T) {
 				"a": {Name: "helper-a", Text: `A`},
 				"b": tmpl(`{{ template "ns/obj/a" . }}`),
 			}}},
-			in: kvV1(nil),
+			in:      kvV1(nil),
 			wantErr: errEqual(`template "ns/obj/b" calls template "ns/obj/a", which no template defines`),
 		},
 	}
