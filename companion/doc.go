@@ -36,5 +36,9 @@
 // Logins happen only as service accounts of the carrier's namespace
 // (TokenRequest) or with secretRefs of that namespace, and only towards
 // Vault addresses on the operator's allow-list (vault.AllowList). No secret
-// value appears in logs, Events, annotations or metrics.
+// value appears in logs, Events, annotations or metrics. A carrier's
+// templates run in a child process (TemplateRunner: the same binary's
+// hidden template-build command), killed at the time limit and above its
+// memory, at most --template-builds at once: a template is attacker-written,
+// and the companion serves every tenant for months.
 package companion

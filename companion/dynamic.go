@@ -187,7 +187,7 @@ func (r *Reconciler) build(c *contract.V1, fields, raw map[string]any) (map[stri
 		refs = append(refs, t.AsObject())
 	}
 	resolved := transform.Resolved{Spec: d.Transformation, Refs: refs}
-	data, err := transform.Build(resolved, transform.Input{
+	data, err := r.Templates.Build(context.Background(), resolved, transform.Input{
 		Namespace: c.Object.Namespace, Name: c.Object.Name, Fields: fields, Response: raw,
 		Annotations: c.Object.Annotations, Labels: c.Object.Labels,
 	})

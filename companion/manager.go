@@ -30,6 +30,7 @@ import (
 
 	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/limits"
+	"github.com/vaultcmp/vaultcmp/transform"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -51,6 +52,13 @@ type Options struct {
 	// Limits holds the floors on schedules (--min-*, VAULTCMP_MIN_*); the
 	// zero value means limits.Default().
 	Limits limits.Limits
+	// Templates: see TemplateRunner. TemplateCommand defaults to this
+	// executable with TemplateBuildCommand; TemplateBounds to
+	// transform.DefaultBounds().
+	TemplateCommand []string
+	TemplateBounds  *transform.Bounds
+	TemplateBuilds  int
+	TemplateMemory  int64
 }
 
 // ErrNoAllowList is returned when no Vault address is allowed: the companion
@@ -130,6 +138,9 @@ func Run(ctx context.Context, opts Options) error {
 		MaxBackoff:    opts.MaxBackoff,
 		Limits:        opts.Limits,
 		Runtime:       runtimeID(),
+	}
+	if r.Templates, err = opts.templateRunner(); err != nil {
+		return err
 	}
 	isCarrier := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		s, ok := o.(*corev1.Secret)

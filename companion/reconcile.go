@@ -50,6 +50,8 @@ type Reconciler struct {
 	// Runtime identifies this process (state written by another process
 	// names tokens this one does not know).
 	Runtime string
+	// Templates runs the builds (nil: in this process, default bounds).
+	Templates *TemplateRunner
 }
 
 // outcome is what one kind's handler decided.

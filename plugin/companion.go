@@ -21,6 +21,7 @@ func newCompanionCommand(env Env) *cobra.Command {
 		concurrency                                                                      int
 		maxBackoff                                                                       time.Duration
 		floors                                                                           limitFlags
+		templates                                                                        companionTemplates
 	)
 	cmd := &cobra.Command{
 		Use:   "companion",
@@ -62,12 +63,16 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 			if err != nil {
 				return err
 			}
-			err = companion.Run(cmd.Context(), companion.Options{
+			opts := companion.Options{
 				Config: cfg, MetricsAddress: metricsAddr, HealthAddress: healthAddr,
 				LeaderElect: leaderElect, LeaderElectionNamespace: leNS, ArgoNamespace: argoNS,
 				AllowList: list, HMACKey: key, Concurrency: concurrency, MaxBackoff: maxBackoff, Limits: lim,
 				Logger: zerologr.New(&lg),
-			})
+			}
+			if err := templates.options(&opts); err != nil {
+				return err
+			}
+			err = companion.Run(cmd.Context(), opts)
 			if errors.Is(err, companion.ErrNoAllowList) {
 				return &exitError{code: ExitUsage, err: err}
 			}
@@ -89,6 +94,7 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 	f.IntVar(&concurrency, "concurrency", 16, "carriers reconciled at once")
 	f.DurationVar(&maxBackoff, "max-backoff", time.Minute, "longest wait between retries of a failing carrier")
 	floors.registerFloors(cmd, env)
+	templates.register(cmd, env)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "json", "console or json (stderr)")
 	return cmd

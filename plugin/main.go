@@ -78,6 +78,6 @@ func NewCommand(env Env) *cobra.Command {
 	}
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	root.AddCommand(newRenderCommand(env), newGenerateCommand(env), newDiscoverCommand(env), newValidateCommand(env), newCompanionCommand(env), newVersionCommand(env))
+	root.AddCommand(newRenderCommand(env), newGenerateCommand(env), newDiscoverCommand(env), newValidateCommand(env), newCompanionCommand(env), newVersionCommand(env), newTemplateBuildCommand(env))
 	return root
 }

@@ -23,8 +23,9 @@ import (
 //   - Time bounds the execution of all templates of one Build. text/template
 //     cannot be interrupted, so past Time (or when the context ends) Build
 //     returns at once and the execution is told to stop at its next function
-//     call or output byte; a loop that does neither burns CPU until the
-//     process exits, which it then does.
+//     call or output byte; instrument puts a function call at the start of
+//     every range iteration and every {{ template }} call, so every loop
+//     reaches one, and the execution's goroutine ends within one iteration.
 //   - Output bounds each template's output (a limited writer: text/template
 //     stops at the first refused write) and each value a function returns.
 //     Functions that build their result from a size argument (until,
@@ -54,6 +55,9 @@ type budget struct {
 	stop  atomic.Bool
 	mu    sync.Mutex
 	err   error // the first limit error
+	// depth counts nested template bodies (instrument); only the executing
+	// goroutine touches it.
+	depth int
 }
 
 func newBudget(b Bounds, owner string) *budget {
@@ -62,6 +66,9 @@ func newBudget(b Bounds, owner string) *budget {
 
 // errStopped ends an execution that Build has given up on.
 var errStopped = errors.New("template execution stopped")
+
+// errPanicked stands for a panic of the execution (its value may quote data).
+var errPanicked = errors.New("panic during execution")
 
 // fail records err as the reason the execution stopped and returns it.
 func (bu *budget) fail(err error) error {
@@ -80,14 +87,24 @@ func (bu *budget) reason() error {
 	return bu.err
 }
 
-func (bu *budget) what(fn string) string {
-	return fmt.Sprintf("the result of %s in the templates of %s", fn, bu.owner)
+// what names what a function's result was charged to. It does not name the
+// function: which call hit a limit says where the template was, and on a
+// template over secret data that is an oracle (see renderError).
+func (bu *budget) what(string) string {
+	return "a value built by the templates of " + bu.owner
 }
 
-// charge counts a value a function returned (or is about to build).
+// charge counts a value a function returned (or is about to build). A size
+// of cyclic or tooDeep refuses the value (sizeOf).
 func (bu *budget) charge(fn string, size int64) error {
 	if bu.stop.Load() {
 		return errStopped
+	}
+	switch size {
+	case cyclic:
+		return bu.fail(fmt.Errorf("%w (in the templates of %s)", ErrCycle, bu.owner))
+	case tooDeep:
+		return bu.fail(fmt.Errorf("%w (in the templates of %s)", ErrTooDeepValue, bu.owner))
 	}
 	if bu.b.Output > 0 && size > bu.b.Output {
 		return bu.fail(limits.Exceeded(limits.TemplateOutput, bu.b.Output, bu.what(fn)))
@@ -120,9 +137,12 @@ func (w *limitedWriter) Write(p []byte) (int, error) {
 // overriddenBuiltins are text/template built-ins that build strings from
 // their arguments; bounded versions replace them.
 var overriddenBuiltins = template.FuncMap{
-	"print":   fmt.Sprint,
-	"printf":  fmt.Sprintf,
-	"println": fmt.Sprintln,
+	"print":    fmt.Sprint,
+	"printf":   fmt.Sprintf,
+	"println":  fmt.Sprintln,
+	"html":     template.HTMLEscaper,
+	"js":       template.JSEscaper,
+	"urlquery": template.URLQueryEscaper,
 }
 
 // bounded returns bounded versions of the functions that the template texts
@@ -170,6 +190,9 @@ func (bu *budget) wrap(name string, fn any) any {
 			for i := range last.Len() {
 				flat = append(flat, last.Index(i))
 			}
+		}
+		if err := checkFormat(name, flat); err != nil {
+			return fail(bu.fail(fmt.Errorf("%w (in the templates of %s)", err, bu.owner)))
 		}
 		if pre, ok := preSize(name, flat, bu.b.Output); ok {
 			if err := bu.charge(name, pre); err != nil {
@@ -253,12 +276,27 @@ func preSize(name string, args []reflect.Value, max int64) (int64, bool) {
 		return sat(float64(len(src)) + n*per), true
 	}
 	switch name {
+	case "html", "js", "urlquery":
+		// At most 6 bytes out per byte in (js: \uXXXX).
+		var total int64
+		for _, a := range args {
+			n := sizeOf(a, max)
+			if n < 0 {
+				return n, true
+			}
+			total += 6 * n
+		}
+		return total, true
 	case "join", "cat", "print", "printf", "println", "toJson", "mustToJson", "toPrettyJson", "mustToPrettyJson",
 		"toRawJson", "mustToRawJson", "toString", "toStrings", "concat", "append", "mustAppend", "push", "mustPush",
 		"prepend", "mustPrepend", "b64enc", "b32enc", "quote", "squote", "wrap", "wrapWith", "list", "tuple":
 		var total int64
 		for _, a := range args {
-			total += sizeOf(a, max)
+			n := sizeOf(a, max)
+			if n < 0 {
+				return n, true
+			}
+			total += n
 			if max > 0 && total > max {
 				break
 			}
@@ -309,16 +347,53 @@ func toFloat(v reflect.Value) float64 {
 	return 0
 }
 
+// sizeOf's refusals, out of the range of sizes.
+const (
+	cyclic  int64 = -1 // the value contains itself
+	tooDeep int64 = -2 // the value nests deeper than maxValueDepth
+)
+
+// maxValueDepth bounds the nesting of a value a function returns.
+const maxValueDepth = 100
+
+// ErrCycle refuses a value that contains itself ({{ set $d "self" $d }}):
+// printing it (fmt, {{ $d }}) would recurse until the stack overflows, which
+// kills the process.
+var ErrCycle = errors.New("a template function returned a value that contains itself")
+
+// ErrTooDeepValue refuses a value nested deeper than 100 levels.
+var ErrTooDeepValue = errors.New("a template function returned a value nested deeper than 100 levels")
+
 // sizeOf estimates the bytes a value holds (shared parts counted each time
 // they are reachable, as an encoding would write them), stopping above max.
+// It returns cyclic when a map or a pointer is reachable from itself, and
+// tooDeep past maxValueDepth levels: every function result passes here
+// (charge), and only a function (set, merge...) can make a cycle.
 func sizeOf(v reflect.Value, max int64) int64 {
 	var total int64
+	refused := int64(0)
+	path := map[uintptr]bool{} // maps and pointers being visited
 	var visit func(v reflect.Value, depth int)
 	visit = func(v reflect.Value, depth int) {
-		if (max > 0 && total > max) || depth > 100 {
+		if refused != 0 || (max > 0 && total > max) {
 			return
 		}
-		v = indirect(v)
+		if depth > maxValueDepth {
+			refused = tooDeep
+			return
+		}
+		for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) && !v.IsNil() {
+			if v.Kind() == reflect.Pointer {
+				p := v.Pointer()
+				if path[p] {
+					refused = cyclic
+					return
+				}
+				path[p] = true
+				defer delete(path, p)
+			}
+			v = v.Elem()
+		}
 		if !v.IsValid() {
 			return
 		}
@@ -331,32 +406,49 @@ func sizeOf(v reflect.Value, max int64) int64 {
 				return
 			}
 			total += int64(v.Len()) * 16
-			for i := 0; i < v.Len() && (max <= 0 || total <= max); i++ {
+			for i := 0; i < v.Len() && (max <= 0 || total <= max) && refused == 0; i++ {
 				visit(v.Index(i), depth+1)
 			}
 		case reflect.Map:
+			if v.IsNil() {
+				return
+			}
+			p := v.Pointer()
+			if path[p] {
+				refused = cyclic
+				return
+			}
+			path[p] = true
+			defer delete(path, p)
 			total += int64(v.Len()) * 32
 			it := v.MapRange()
-			for it.Next() && (max <= 0 || total <= max) {
+			for it.Next() && (max <= 0 || total <= max) && refused == 0 {
 				visit(it.Key(), depth+1)
 				visit(it.Value(), depth+1)
+			}
+		case reflect.Struct:
+			total += 8
+			for i := 0; i < v.NumField() && refused == 0; i++ {
+				visit(v.Field(i), depth+1)
 			}
 		default:
 			total += 8
 		}
 	}
 	visit(v, 0)
+	if refused != 0 {
+		return refused
+	}
 	return total
 }
 
 // run executes name with a limited writer, within the budget's time and the
 // context. It returns the output, or the limit error, or the execution's
 // (unredacted) error.
-func (bu *budget) run(ctx context.Context, set *template.Template, name string, in *templateInput, timer <-chan time.Time) ([]byte, error, bool) {
+func (bu *budget) run(ctx context.Context, set *template.Template, name string, in *templateInput, timer <-chan time.Time) ([]byte, error) {
 	type result struct {
-		out      []byte
-		err      error
-		panicked bool
+		out []byte
+		err error
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -365,7 +457,7 @@ func (bu *budget) run(ctx context.Context, set *template.Template, name string, 
 			// text/template re-panics runtime errors that happen outside
 			// function calls; the panic value may quote data.
 			if p := recover(); p != nil {
-				r = result{panicked: true}
+				r = result{err: errPanicked}
 			}
 			done <- r
 		}()
@@ -376,14 +468,14 @@ func (bu *budget) run(ctx context.Context, set *template.Template, name string, 
 	select {
 	case r := <-done:
 		if err := bu.reason(); err != nil {
-			return nil, err, false
+			return nil, err
 		}
-		return r.out, r.err, r.panicked
+		return r.out, r.err
 	case <-timer:
 		_ = bu.fail(limits.Exceeded(limits.TemplateTime, int64(bu.b.Time), "the templates of "+bu.owner))
-		return nil, bu.reason(), false
+		return nil, bu.reason()
 	case <-ctx.Done():
 		_ = bu.fail(fmt.Errorf("templates of %s: %w", bu.owner, context.Cause(ctx)))
-		return nil, bu.reason(), false
+		return nil, bu.reason()
 	}
 }

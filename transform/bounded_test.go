@@ -33,8 +33,7 @@ var hostileTemplates = []struct {
 }
 
 // cpuOnly loop without calling a function or printing: only the time limit
-// stops them (their goroutine runs on until the loop ends, here within
-// seconds; in vaultcmp the process exits).
+// stops them (through the probes instrument inserts).
 var cpuOnly = []struct{ name, text string }{
 	{"exponential template", `{{ define "a" }}{{ template "b" }}{{ template "b" }}{{ end }}` +
 		`{{ define "b" }}{{ template "c" }}{{ template "c" }}{{ end }}{{ define "c" }}{{ template "d" }}{{ template "d" }}{{ end }}` +

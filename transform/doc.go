@@ -63,16 +63,36 @@
 // # Determinism
 //
 // The same Resolved and Input give byte-identical data: map order never leaks
-// (sprig's keys and values are sorted), and the functions that read the clock,
-// the environment, the network or a random source are not offered.
+// (sprig's keys and values are sorted), the functions that read the clock,
+// the environment, the network or a random source are not offered, and no
+// address is ever printed: printf refuses the %p verb and pointer values,
+// print and println pointers without a String method, and the template
+// data (.) formats as its fields (ErrAddress).
 //
 // # Errors
 //
-// Build's errors never contain secret values. Template execution errors
-// (RenderError) keep the template, the key, the owning object, the position
-// and a fixed description, and replace Go's message with "<redacted>"; VSO
-// redacts only some of them. Encoding errors (EncodeError) keep the type only.
-// Check and CheckFor parse everything without data, for validation.
+// Build's errors never contain secret values, nor where a template over
+// secret data failed. A template execution error (RenderError) names the
+// template, its key and the owning object; its detail is a fixed
+// "execution failed" for every failure of the template itself (fail, a
+// function's error, a panic, a wrong type...), or the fixed message of the
+// bound that stopped it (a limit, the context, nesting, ErrAddress,
+// ErrCycle). Line, column, action, sub-template, function and argument are
+// all dropped: the place of a failure tells which branch the data took.
+// Parse errors keep text/template's message (template text only, parsed
+// before any data). Encoding errors (EncodeError) keep the type only. Check
+// and CheckFor parse everything without data, for validation.
+//
+// # Bounds
+//
+// Templates run within Bounds (time, output, work; bounded.go), instrumented
+// (instrument.go) so that every range iteration and {{ template }} call
+// checks the budget: at the time limit or the end of the context the
+// execution stops within one iteration (its goroutine ends), and
+// {{ template }} calls nest at most 1000 deep. A function result that
+// contains itself or nests deeper than 100 levels is refused (ErrCycle,
+// ErrTooDeepValue): printing it would overflow the stack, which kills the
+// process. Job, ReadJob and RunJob carry one Build to a child process.
 //
 // # Output keys
 //
@@ -97,6 +117,10 @@
 //     sorts last win.
 //   - A templateRef to an unnamed SecretTransformation template works (named
 //     "<stns>/<stname>/<template>"); VSO fails with "template name empty".
-//   - Every template execution error is redacted.
+//   - Every template execution error is redacted, its place included.
+//   - printf refuses %p and pointer values; values that contain themselves
+//     and {{ template }} nesting deeper than 1000 are refused.
+//   - A {{ template "x" }} of a template no template defines is refused when
+//     the templates are parsed, in any branch (VSO fails only when it runs).
 //   - Templates work on copies of the data, so an Input can be shared.
 package transform

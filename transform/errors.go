@@ -49,24 +49,33 @@ func (e *TemplateNotFoundError) Error() string {
 	return fmt.Sprintf("template %q not found in object %s/%s, %s", e.Name, e.Namespace, e.Object, e.GVK)
 }
 
-// RenderError is a template execution failure. Its message names the template,
-// the output key and the owning object, and never contains data: Go's and
-// sprig's messages (which can quote values, e.g. "range can't iterate over
-// <value>" or the argument of fail) are replaced by "<redacted>".
+// RenderError is a template execution failure. Its message names the
+// template, the output key and the owning object, and never where in the
+// template or on what value it failed: text/template's message (line,
+// column, action, sub-template) and Go's and sprig's (which quote values,
+// e.g. "range can't iterate over <value>" or the argument of fail) are
+// dropped, because on a template over secret data the place of a failure
+// is an oracle on the data. A bound (a limit, the end of the context) keeps
+// its fixed message.
 type RenderError struct {
 	// Owner is "<namespace>/<name>" of the object that owns the transformation.
-	Owner string
-	// Template is the name of the executed template, Key its output key.
-	Template, Key string
-	// Detail is the redacted cause: location, the executing (sub)template and a
-	// fixed description such as "error calling index".
-	Detail string
-	// Err is the cause when it is a limit (*limits.Error) or the end of the
-	// context; nil otherwise.
-	Err error
+	Owner string `json:"owner"`
+	// Template is the name of the executed template, Key its output key;
+	// both empty when the failure is not one template's (a build process
+	// killed at a limit).
+	Template string `json:"template,omitempty"`
+	Key      string `json:"key,omitempty"`
+	// Detail is the fixed cause: execFailed, or the bound's message.
+	Detail string `json:"detail"`
+	// Err is the cause when it is a bound (*limits.Error, the end of the
+	// context, ErrAddress, ErrCycle...); nil otherwise.
+	Err error `json:"-"`
 }
 
 func (e *RenderError) Error() string {
+	if e.Template == "" {
+		return fmt.Sprintf("render the templates of %s: %s", e.Owner, e.Detail)
+	}
 	return fmt.Sprintf("render template %q for key %q of %s: %s", e.Template, e.Key, e.Owner, e.Detail)
 }
 
@@ -76,9 +85,9 @@ func (e *RenderError) Unwrap() error { return e.Err }
 // non-string field). The message does not contain the value.
 type EncodeError struct {
 	// Key is the field, or "_raw".
-	Key string
+	Key string `json:"key"`
 	// Detail is the redacted cause.
-	Detail string
+	Detail string `json:"detail"`
 }
 
 func (e *EncodeError) Error() string {

@@ -319,10 +319,3 @@ func sortedValues(dict map[string]any) []any {
 	}
 	return values
 }
-
-// builtinFuncs are text/template's predefined functions; their names can
-// appear in execution errors ("error calling index: ...").
-var builtinFuncs = []string{
-	"and", "call", "html", "index", "slice", "js", "len", "not", "or", "print",
-	"printf", "println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne",
-}

@@ -1,17 +1,14 @@
 package transform
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
-
-	"github.com/vaultcmp/vaultcmp/limits"
 )
 
 // templateInput is the data templates see; VSO's helpers.SecretInput.
@@ -38,6 +35,9 @@ func parseSet(templates []keyedTemplate) (*template.Template, error) {
 			return nil, err
 		}
 	}
+	if err := errors.Join(undefinedCalls(set)...); err != nil {
+		return nil, err
+	}
 	return set, nil
 }
 
@@ -52,27 +52,28 @@ func parseOne(set *template.Template, kt keyedTemplate) error {
 	if _, err := set.New(kt.name).Parse(kt.text); err != nil {
 		return fmt.Errorf("parse error: %w", err)
 	}
-	return nil
+	return checkLiteralFormats(kt.name, kt.text)
 }
 
 // render executes every non-source template (VSO's renderTemplates) and returns
 // the output keys. Templates run in gather order; when two templates render the
 // same key, an inline template wins over a SecretTransformation template (VSO's
 // documented rule), otherwise the later one wins (VSO's behaviour). The
-// templates run within bounds (see Bounds).
+// templates run within bounds (see Bounds), instrumented so that they stop
+// when the budget does (see instrument).
 func render(ctx context.Context, g *gathered, in *templateInput, owner string, b Bounds) (map[string][]byte, error) {
 	set, err := parseSet(g.templates)
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(g.templates))
+	instrument(set)
 	texts := make([]string, 0, len(g.templates))
 	for _, kt := range g.templates {
-		names = append(names, kt.name)
 		texts = append(texts, kt.text)
 	}
 	bu := newBudget(b, owner)
 	set.Funcs(bu.bounded(texts))
+	set.Funcs(bu.probeFuncs())
 	var timer <-chan time.Time
 	if b.Time > 0 {
 		t := time.NewTimer(b.Time)
@@ -85,15 +86,9 @@ func render(ctx context.Context, g *gathered, in *templateInput, owner string, b
 		if kt.isSource() {
 			continue
 		}
-		out, err, panicked := bu.run(ctx, set, kt.name, in, timer)
-		var lerr *limits.Error
-		switch {
-		case errors.As(err, &lerr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-			return nil, &RenderError{Owner: owner, Template: kt.name, Key: kt.key, Detail: err.Error(), Err: err}
-		case panicked:
-			return nil, &RenderError{Owner: owner, Template: kt.name, Key: kt.key, Detail: "panic during execution: <redacted>"}
-		case err != nil:
-			return nil, &RenderError{Owner: owner, Template: kt.name, Key: kt.key, Detail: redact(err, names)}
+		out, err := bu.run(ctx, set, kt.name, in, timer)
+		if err != nil {
+			return nil, renderError(owner, kt, bu.reason())
 		}
 		if inline[kt.key] && !kt.inline {
 			continue
@@ -108,120 +103,82 @@ func render(ctx context.Context, g *gathered, in *templateInput, owner string, b
 	return data, nil
 }
 
-// execute runs one template without bounds. Its error is already redacted.
-func execute(set *template.Template, name string, in *templateInput, names []string) (out []byte, err error) {
-	defer func() {
-		// text/template re-panics runtime errors that happen outside function
-		// calls; the panic value may quote data.
-		if p := recover(); p != nil {
-			out, err = nil, errors.New("panic during execution: <redacted>")
-		}
-	}()
-	var w bytes.Buffer
-	if err := set.ExecuteTemplate(&w, name, in); err != nil {
-		return nil, errors.New(redact(err, names))
+// execFailed is the detail of every execution error that is not a bound:
+// text/template's message says where the execution stopped (line, column,
+// the action, the sub-template) and Go's and sprig's quote values, so on a
+// template over secret data any of it is an oracle (a template that fails
+// on line N when the Nth character is "c" reads a password one object at a
+// time). Nothing of it is kept.
+const execFailed = "execution failed (the cause is not shown: it may depend on the secret data)"
+
+// renderError is the RenderError of one template's failed execution. It
+// names the object, the template and its key, and no more: when the budget
+// stopped the execution (a limit, the context, the nesting depth, a refused
+// address or cycle: fixed messages that name the bound, never where or on
+// what it was hit) it keeps that reason; any other error is execFailed.
+func renderError(owner string, kt keyedTemplate, reason error) *RenderError {
+	if reason != nil {
+		return &RenderError{Owner: owner, Template: kt.name, Key: kt.key, Detail: reason.Error(), Err: reason}
 	}
-	// Empty output is an empty value, not nil (which JSON-encodes as null).
-	return append([]byte{}, w.Bytes()...), nil
+	return &RenderError{Owner: owner, Template: kt.name, Key: kt.key, Detail: execFailed}
 }
 
-// locationRe matches what follows "template: <name>:" in an execution error.
-var locationRe = regexp.MustCompile(`^(\d+)(?::(\d+))?: executing `)
+// plainInput is templateInput without its Format method.
+type plainInput templateInput
 
-// fnNameRe matches a function-call failure; the name is checked against the
-// known functions before it is reported.
-var fnNameRe = regexp.MustCompile(`>: error calling ([A-Za-z0-9_]+): `)
-
-// errorKinds are the fixed descriptions that redact may report. Each is looked
-// for right after the "at <node>: " part; only the description is kept, never
-// the text after it. VSO's maybeRedactError keeps the first three with
-// "<redacted>"; vaultcmp redacts every execution error.
-var errorKinds = []string{
-	"range can't iterate over",
-	"range over send-only channel",
-	"if/with can't use",
-	"can't evaluate field",
-	"wrong type for value",
-	"wrong number of args",
-	"nil pointer evaluating",
-	"map has no entry for key",
-	"invalid value",
-	"incompatible types for comparison",
-	"can't call method/function",
-	"can't give argument to non-function",
-	"nil is not a command",
-	"cannot index",
-	"index of untyped nil",
-	"can't index item of type",
-	"template", // template "x" not defined
+// Format prints the template data as fmt prints the struct it points to. A
+// pointer inside a list or a map ({{ list . }}, {{ printf "%d" (list .) }})
+// would otherwise print as its address, which changes on every run: a
+// template's output must be the same for the same data.
+func (in *templateInput) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, fmt.FormatString(f, verb), plainInput(*in))
 }
 
-// redact turns a text/template execution error into a message without data:
-// "template: <name>:<line>:<col>: executing "<template>": <kind> <redacted>".
-// Only template names (which come from the manifests), positions, function
-// names from the function map and the fixed errorKinds are kept.
-func redact(err error, names []string) string {
-	msg := err.Error()
-	var b strings.Builder
-	b.WriteString("template: ")
-
-	// Location: the name is one of ours (longest first, as one name may be a
-	// prefix of another), then digits.
-	byLen := slices.Clone(names)
-	slices.SortFunc(byLen, func(a, b string) int { return len(b) - len(a) })
-	located := false
-	for _, n := range byLen {
-		p := "template: " + n + ":"
-		if !strings.HasPrefix(msg, p) {
+// undefinedCalls reports every {{ template "x" }} of set whose x the set
+// does not define. Known from the text alone, it is said here, with names;
+// at execution it would be one more "execution failed".
+func undefinedCalls(set *template.Template) []error {
+	var errs []error
+	for _, t := range set.Templates() {
+		if t.Tree == nil {
 			continue
 		}
-		if m := locationRe.FindStringSubmatch(msg[len(p):]); m != nil {
-			b.WriteString(n + ":" + m[1])
-			if m[2] != "" {
-				b.WriteString(":" + m[2])
+		var missing []string
+		walkNodes(t.Tree.Root, func(n parse.Node) {
+			if tn, ok := n.(*parse.TemplateNode); ok {
+				if d := set.Lookup(tn.Name); (d == nil || d.Tree == nil) && !slices.Contains(missing, tn.Name) {
+					missing = append(missing, tn.Name)
+				}
 			}
-			located = true
-			break
+		})
+		for _, m := range missing {
+			errs = append(errs, fmt.Errorf("template %q calls template %q, which no template defines", t.Name(), m))
 		}
 	}
-	if !located {
-		b.WriteString("<unknown location>")
-	}
-
-	var ee template.ExecError
-	if errors.As(err, &ee) {
-		fmt.Fprintf(&b, ": executing %q", ee.Name)
-	}
-	b.WriteString(": ")
-	b.WriteString(errorKind(msg))
-	b.WriteString(" <redacted>")
-	return b.String()
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
 }
 
-// errorKind picks the fixed description whose "at <node>: " marker comes first
-// in msg. The node text comes from the template source and precedes the
-// data-bearing part, so the first marker is the real one unless the node text
-// itself contains a marker; either way only fixed text is returned.
-func errorKind(msg string) string {
-	best, bestAt := "execution error", len(msg)+1
-	if m := fnNameRe.FindStringSubmatchIndex(msg); m != nil {
-		fn := msg[m[2]:m[3]]
-		if _, ok := funcMap[fn]; ok || slices.Contains(builtinFuncs, fn) {
-			best, bestAt = "error calling "+fn+":", m[0]
-		} else {
-			best, bestAt = "error calling a function:", m[0]
+// walkNodes calls f on every node under n (actions, control structures and
+// their lists; not inside pipelines).
+func walkNodes(n parse.Node, f func(parse.Node)) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n != nil {
+			for _, c := range n.Nodes {
+				walkNodes(c, f)
+			}
 		}
+		return
+	case *parse.IfNode:
+		walkNodes(n.List, f)
+		walkNodes(n.ElseList, f)
+	case *parse.RangeNode:
+		walkNodes(n.List, f)
+		walkNodes(n.ElseList, f)
+	case *parse.WithNode:
+		walkNodes(n.List, f)
+		walkNodes(n.ElseList, f)
 	}
-	for _, kind := range errorKinds {
-		if i := strings.Index(msg, ">: "+kind); i >= 0 && i < bestAt {
-			best, bestAt = kind, i
-		}
-	}
-	if best == "template" {
-		best = "template error:"
-		if strings.HasSuffix(msg, " not defined") {
-			best = "template not defined:"
-		}
-	}
-	return best
+	f(n)
 }

@@ -112,10 +112,15 @@ func CheckFor(r Resolved, namespace, name string) error {
 	var errs []error
 	if len(g.templates) > 0 {
 		set := newSet()
+		parsed := true
 		for _, kt := range g.templates {
 			if err := parseOne(set, kt); err != nil {
 				errs = append(errs, err)
+				parsed = false
 			}
+		}
+		if parsed {
+			errs = append(errs, undefinedCalls(set)...)
 		}
 	}
 	for _, pats := range [][]string{g.excludes, g.includes} {

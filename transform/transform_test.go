@@ -454,9 +454,8 @@ func TestBuild(t *testing.T) {
 				"a": {Name: "helper-a", Text: `A`},
 				"b": tmpl(`{{ template "ns/obj/a" . }}`),
 			}}},
-			in: kvV1(nil),
-			wantErr: errEqual(`render template "ns/obj/b" for key "b" of ns/obj: ` +
-				`template: ns/obj/b:1:12: executing "ns/obj/b": template not defined: <redacted>`),
+			in:      kvV1(nil),
+			wantErr: errEqual(`template "ns/obj/b" calls template "ns/obj/a", which no template defines`),
 		},
 	}
 	for _, tt := range tests {

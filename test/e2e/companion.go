@@ -127,3 +127,6 @@ func (c *Companion) Metrics() (string, error) {
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }
+
+// Pid is the companion process's id (its CPU: /proc/<pid>/stat).
+func (c *Companion) Pid() int { return c.cmd.Process.Pid }
