@@ -101,7 +101,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.observe(&carrier, c, st, now)
 		return ctrl.Result{RequeueAfter: st.NextAt.Sub(now)}, nil
 	}
-	id, err := nsCredentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
+	// Before any token or Vault request: a destination that belongs to
+	// something else is refused (ownership.go).
+	err = checkDestination(ctx, r.Kube, &carrier, c)
+	var id *vault.Identity
+	if err == nil {
+		id, err = nsCredentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
+	}
 	var out outcome
 	if err == nil {
 		switch {
@@ -117,7 +123,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if err != nil {
 		st.Retries++
-		r.report(ctx, &carrier, kind, err, "SyncError")
+		r.report(ctx, &carrier, kind, err, errorReason(err))
 		if perr := r.saveState(ctx, &carrier, st, StatusError, errorMessage(err)); perr != nil {
 			lg.Error(perr, "saving state")
 		}
@@ -188,7 +194,7 @@ func (r *Reconciler) finalize(ctx context.Context, carrier *corev1.Secret, c *co
 				}
 			}
 			if c.Object.PKI != nil && c.Object.PKI.Clear && !c.Object.PKI.Destination.Create {
-				if cerr := clearDestination(ctx, r.Kube, carrier.Namespace, c); cerr != nil && err == nil {
+				if cerr := clearDestination(ctx, r.Kube, carrier, c); cerr != nil && err == nil {
 					err = cerr
 				}
 			}
