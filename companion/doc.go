@@ -36,5 +36,10 @@
 // Logins happen only as service accounts of the carrier's namespace
 // (TokenRequest) or with secretRefs of that namespace, and only towards
 // Vault addresses on the operator's allow-list (vault.AllowList). No secret
-// value appears in logs, Events, annotations or metrics.
+// value appears in logs, Events, annotations or metrics. A destination that
+// belongs to something else (another owner, another Argo CD app, a
+// service-account token, a carrier) is never written (decideDestination).
+// Only Secrets of the carrier type are cached, without data (carrierCache);
+// /metrics is HTTPS behind the apiserver's TokenReview and
+// SubjectAccessReview (metricsOptions).
 package companion
