@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -77,7 +78,7 @@ func StartCompanion(ctx context.Context, bin, kubeconfig string, env []string, a
 		resp, err := http.Get(c.HealthURL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && c.metricsListening() {
 				return c, nil
 			}
 		}
@@ -92,6 +93,18 @@ func StartCompanion(ctx context.Context, bin, kubeconfig string, env []string, a
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// metricsListening tells whether /metrics accepts connections: it starts
+// with /readyz, but its self-signed certificate (RSA keys) may take a while
+// on a loaded machine.
+func (c *Companion) metricsListening() bool {
+	conn, err := net.DialTimeout("tcp", strings.TrimSuffix(strings.TrimPrefix(c.MetricsURL, "https://"), "/metrics"), time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
 
 // Log is what the companion wrote so far.

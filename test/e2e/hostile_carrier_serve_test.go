@@ -56,7 +56,7 @@ func TestHostileCarrierMetricsAuth(t *testing.T) {
 	cw := getCompanion(t)
 	c := cw.companion
 	code, body, err := c.Scrape("")
-	require.NoError(t, err)
+	require.NoError(t, err, "companion log:\n%s", tail([]byte(c.Log()), 3000))
 	assert.Equal(t, http.StatusUnauthorized, code, "no token: %s", body)
 	assert.NotContains(t, body, "vso_secret")
 
@@ -236,9 +236,14 @@ func attemptTakeover(t *testing.T, cw *companionWorld, name string, victim *core
 	var before *corev1.Secret
 	if victim != nil {
 		var err error
-		before, err = secrets.Create(ctx, victim, metav1.CreateOptions{})
+		_, err = secrets.Create(ctx, victim, metav1.CreateOptions{})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = secrets.Delete(context.Background(), victim.Name, metav1.DeleteOptions{}) })
+		// Kubernetes itself may add to it (a service-account token gets
+		// ca.crt and namespace): the victim is what it is once that is done.
+		time.Sleep(time.Second)
+		before, err = secrets.Get(ctx, victim.Name, metav1.GetOptions{})
+		require.NoError(t, err)
 	}
 	carrier := takeoverCarrier(t, name, destName(victim, name))
 	carrierName := carrier["metadata"].(map[string]any)["name"].(string)
