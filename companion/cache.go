@@ -24,7 +24,13 @@ import (
 //   - stripCarrier drops what is left that the controller never reads from
 //     the cache: a carrier carries no data by design, but one written by
 //     hand may (up to the apiserver's 1 MiB object limit); Reconcile reads
-//     each carrier from the apiserver anyway.
+//     each carrier from the apiserver anyway, and drops its data at once
+//     too (no copy of it in deep copies and patches).
+//
+// Measured (e2e TestHostileCarrierLabelledSecretsMemory): 220 labelled
+// Opaque Secrets and 5 carrier-type ones of about 1 MB each took the
+// companion from 60 to 438 MiB peak RSS with a cache of whole labelled
+// Secrets, and to 85 MiB with this one.
 //
 // A carrier of a later version (another type, contract-v2) is therefore not
 // watched by this companion at all.
@@ -51,8 +57,9 @@ func carrierCacheOptions() (cache.Options, error) {
 }
 
 // stripCarrier is the cache's transform of a Secret: data, stringData and
-// managedFields are dropped before the object is stored. Anything else
-// (a tombstone) passes unchanged.
+// managedFields are dropped before the object is stored (Reconcile does the
+// same to the carrier it reads). Anything else (a tombstone) passes
+// unchanged.
 func stripCarrier(o any) (any, error) {
 	s, ok := o.(*corev1.Secret)
 	if !ok {
