@@ -30,7 +30,7 @@ func (r *Reconciler) owningApplication(ctx context.Context, carrier *corev1.Secr
 	if err != nil {
 		return "", fmt.Errorf("reading Application %s/%s, which the contract names: %w", r.ArgoNamespace, name, err)
 	}
-	return name, checkDestination(app, carrier.Namespace)
+	return name, checkAppDestination(app, carrier.Namespace)
 }
 
 // applicationName is the name, in Argo CD namespace argoNS, of the
@@ -49,8 +49,8 @@ func applicationName(app, argoNS string) (string, error) {
 	return app, nil
 }
 
-// checkDestination refuses an Application that does not deploy to ns.
-func checkDestination(app *unstructured.Unstructured, ns string) error {
+// checkAppDestination refuses an Application that does not deploy to ns.
+func checkAppDestination(app *unstructured.Unstructured, ns string) error {
 	dest, _, _ := unstructured.NestedString(app.Object, "spec", "destination", "namespace")
 	if dest != ns {
 		return fmt.Errorf("Application %s/%s deploys to namespace %q, not the carrier's %q: not refreshed", app.GetNamespace(), app.GetName(), dest, ns)

@@ -35,24 +35,29 @@ func argoTracking(k string) bool {
 //   - create: true — the companion owns the Secret: it creates it owned by
 //     the carrier (garbage-collected with it; Argo CD shows it as the
 //     carrier's child), with the destination's labels, annotations and type.
-//     An existing Secret that the carrier does not own is refused unless
-//     overwrite is set. A type change recreates the Secret (type is immutable).
+//     A type change recreates a Secret the carrier created (type is
+//     immutable). An existing Secret it did not create is adopted only with
+//     overwrite, and only if nothing else owns it (decideDestination).
 //   - create: false — the Secret must exist; only its data is written.
 //
-// It reports whether anything changed.
+// A Secret that belongs to something else is refused (*refusedError). It
+// reports whether anything changed.
 func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *corev1.Secret, c *contract.V1, data map[string][]byte) (bool, error) {
 	d := c.Object.Destination()
 	ns := carrier.Namespace
 	secrets := kube.CoreV1().Secrets(ns)
 	cur, err := secrets.Get(ctx, d.Name, metav1.GetOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(err) {
+		cur, err = nil, nil
+	}
+	if err != nil {
 		return false, fmt.Errorf("reading destination Secret %s/%s: %w", ns, d.Name, err)
 	}
-	exists := err == nil
-	if !d.Create {
-		if !exists {
-			return false, fmt.Errorf("destination Secret %s/%s does not exist (destination.create is false: the Secret must exist, only its data is written)", ns, d.Name)
-		}
+	action, err := decideDestination(carrier, d, cur)
+	if err != nil {
+		return false, err
+	}
+	if action == destWriteData {
 		if maps.EqualFunc(cur.Data, data, bytes.Equal) {
 			return false, nil
 		}
@@ -63,16 +68,13 @@ func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *c
 		return true, nil
 	}
 	want := desiredSecret(carrier, c, data)
-	if !exists {
+	if action == destCreate {
 		if _, err := secrets.Create(ctx, want, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
 			return false, fmt.Errorf("creating Secret %s/%s: %w", ns, d.Name, err)
 		}
 		return true, nil
 	}
-	if !ownedBy(cur, carrier) && !d.Overwrite {
-		return false, fmt.Errorf("Secret %s/%s exists and is not owned by %s (set destination.overwrite: true to adopt it)", ns, d.Name, carrier.Name)
-	}
-	if cur.Type != want.Type {
+	if cur.Type != want.Type { // destUpdate only: an adopted Secret has the destination's type
 		if err := secrets.Delete(ctx, cur.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID}}); err != nil {
 			return false, fmt.Errorf("replacing Secret %s/%s (type %s → %s): %w", ns, d.Name, cur.Type, want.Type, err)
 		}
@@ -82,9 +84,11 @@ func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *c
 		return true, nil
 	}
 	if maps.EqualFunc(cur.Data, data, bytes.Equal) && maps.Equal(cur.Labels, want.Labels) &&
-		maps.Equal(cur.Annotations, want.Annotations) && ownedBy(cur, carrier) {
+		maps.Equal(cur.Annotations, want.Annotations) && action == destUpdate {
 		return false, nil
 	}
+	// Preconditioned on the version decided on: a Secret changed since
+	// (another owner added) is not written over.
 	cur.Labels, cur.Annotations, cur.Data, cur.OwnerReferences = want.Labels, want.Annotations, data, want.OwnerReferences
 	if _, err := secrets.Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
 		return false, fmt.Errorf("writing Secret %s/%s: %w", ns, d.Name, err)
@@ -150,16 +154,23 @@ func readDestination(ctx context.Context, kube kubernetes.Interface, ns string, 
 	return s.Data, true, nil
 }
 
-// clearDestination empties a create: false destination (PKI clear: true).
-func clearDestination(ctx context.Context, kube kubernetes.Interface, ns string, c *contract.V1) error {
+// clearDestination empties a create: false destination (PKI clear: true),
+// unless it belongs to something else (decideDestination).
+func clearDestination(ctx context.Context, kube kubernetes.Interface, carrier *corev1.Secret, c *contract.V1) error {
+	ns := carrier.Namespace
 	s, err := kube.CoreV1().Secrets(ns).Get(ctx, c.Object.Destination().Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
+		return fmt.Errorf("reading destination Secret %s/%s: %w", ns, c.Object.Destination().Name, err)
+	}
+	if action, err := decideDestination(carrier, c.Object.Destination(), s); err != nil || action != destWriteData {
 		return err
 	}
 	s.Data = nil
-	_, err = kube.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{FieldManager: FieldManager})
-	return err
+	if _, err := kube.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+		return fmt.Errorf("clearing Secret %s/%s: %w", ns, s.Name, err)
+	}
+	return nil
 }

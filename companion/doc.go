@@ -41,4 +41,10 @@
 // hidden template-build command), killed at the time limit and above its
 // memory, at most --template-builds at once: a template is attacker-written,
 // and the companion serves every tenant for months.
+// value appears in logs, Events, annotations or metrics. A destination that
+// belongs to something else (another owner, another Argo CD app, a
+// service-account token, a carrier) is never written (decideDestination).
+// Only Secrets of the carrier type are cached, without data (carrierCache);
+// /metrics is HTTPS behind the apiserver's TokenReview and
+// SubjectAccessReview (metricsOptions).
 package companion

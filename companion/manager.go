@@ -10,22 +10,18 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/vaultcmp/vaultcmp/contract"
@@ -38,6 +34,8 @@ import (
 type Options struct {
 	Config                  *rest.Config
 	MetricsAddress          string // "0" disables
+	MetricsInsecure         bool   // plain HTTP, no authentication: local use only (serve.go)
+	MetricsCertDir          string // tls.crt and tls.key of /metrics; default self-signed
 	HealthAddress           string
 	LeaderElect             bool
 	LeaderElectionNamespace string
@@ -95,25 +93,25 @@ func Run(ctx context.Context, opts Options) error {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
 	}
-	// Only carriers are cached: a label-selected watch, memory bounded by
-	// the number of carriers, not of Secrets in the cluster.
-	sel := labels.NewSelector()
-	req, err := labels.NewRequirement(contract.LabelContract, selection.Exists, nil)
+	// Only carriers are cached, without data (cache.go): memory bounded by
+	// the number of carriers, not by the Secrets in the cluster.
+	cacheOpts, err := carrierCacheOptions()
 	if err != nil {
 		return err
 	}
-	sel = sel.Add(*req)
+	metricsOpts, err := metricsOptions(opts)
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(opts.Config, ctrl.Options{
 		Scheme:                        scheme,
-		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddress},
+		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        opts.HealthAddress,
 		LeaderElection:                opts.LeaderElect,
 		LeaderElectionID:              opts.LeaderElectionID,
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: sel},
-		}},
+		Cache:                         cacheOpts,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the controller manager: %w", err)

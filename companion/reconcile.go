@@ -78,6 +78,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	carrier := *got
+	_, _ = stripCarrier(&carrier) // a carrier has no data; one written by hand is not copied around (cache.go)
 	if carrier.Labels[contract.LabelContract] == "" {
 		return ctrl.Result{}, nil
 	}
@@ -112,6 +113,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{RequeueAfter: st.NextAt.Sub(now)}, nil
 	}
 	err = supersede(&st, digest(&carrier))
+	if err == nil {
+		// Before any token or Vault request: a destination that belongs to
+		// something else is refused (ownership.go).
+		err = checkDestination(ctx, r.Kube, &carrier, c)
+	}
 	var id *vault.Identity
 	if err == nil {
 		id, err = nsCredentials{kube: r.Kube}.identity(ctx, carrier.Namespace, c)
@@ -131,7 +137,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if err != nil {
 		st.Retries++
-		r.report(ctx, &carrier, kind, err, "SyncError")
+		r.report(ctx, &carrier, kind, err, errorReason(err))
 		if perr := r.saveState(ctx, &carrier, st, StatusError, errorMessage(err)); perr != nil {
 			lg.Error(perr, "saving state")
 		}

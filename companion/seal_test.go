@@ -239,8 +239,8 @@ func TestApplicationName(t *testing.T) {
 	}
 	app := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "webapp", "namespace": "argocd"},
 		"spec": map[string]any{"destination": map[string]any{"namespace": "team-a"}}}}
-	assert.NoError(t, checkDestination(app, "team-a"))
-	assert.ErrorContains(t, checkDestination(app, "team-b"), `deploys to namespace "team-a", not the carrier's "team-b"`)
+	assert.NoError(t, checkAppDestination(app, "team-a"))
+	assert.ErrorContains(t, checkAppDestination(app, "team-b"), `deploys to namespace "team-a", not the carrier's "team-b"`)
 }
 
 func key(s *corev1.Secret) types.NamespacedName {

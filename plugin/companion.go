@@ -16,7 +16,8 @@ import (
 func newCompanionCommand(env Env) *cobra.Command {
 	var (
 		kubeconfig, metricsAddr, healthAddr, leNS, argoNS, hmacFile, logLevel, logFormat string
-		leaderElect                                                                      bool
+		metricsCertDir                                                                   string
+		leaderElect, metricsSecure                                                       bool
 		allowed                                                                          []string
 		concurrency                                                                      int
 		maxBackoff                                                                       time.Duration
@@ -64,7 +65,7 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 				return err
 			}
 			opts := companion.Options{
-				Config: cfg, MetricsAddress: metricsAddr, HealthAddress: healthAddr,
+				Config: cfg, MetricsAddress: metricsAddr, MetricsInsecure: !metricsSecure, MetricsCertDir: metricsCertDir, HealthAddress: healthAddr,
 				LeaderElect: leaderElect, LeaderElectionNamespace: leNS, ArgoNamespace: argoNS,
 				AllowList: list, HMACKey: key, Concurrency: concurrency, MaxBackoff: maxBackoff, Limits: lim,
 				Logger: zerologr.New(&lg),
@@ -84,7 +85,9 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 	}
 	f := cmd.Flags()
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: the in-cluster config)")
-	f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of /metrics (\"0\" disables)")
+	f.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of /metrics (\"0\" disables)")
+	f.BoolVar(&metricsSecure, "metrics-secure", true, "serve /metrics over HTTPS to clients the apiserver authenticates (TokenReview) and authorizes (get on /metrics); false: plain HTTP to anyone, for local use only")
+	f.StringVar(&metricsCertDir, "metrics-cert-dir", "", "directory with tls.crt and tls.key for /metrics (default: a self-signed certificate made at start)")
 	f.StringVar(&healthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	f.BoolVar(&leaderElect, "leader-elect", false, "elect a leader on a Lease, so several replicas can run")
 	f.StringVar(&leNS, "leader-election-namespace", "", "namespace of the Lease (default: the pod's)")

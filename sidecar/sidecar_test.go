@@ -358,6 +358,7 @@ func TestComponent(t *testing.T) {
 		// The companion (TestCompanionInstall checks them).
 		"ServiceAccount/vaultcmp-companion", "ClusterRole/vaultcmp-companion", "ClusterRoleBinding/vaultcmp-companion",
 		"Role/vaultcmp-companion", "RoleBinding/vaultcmp-companion", "Deployment/vaultcmp-companion", "Service/vaultcmp-companion-metrics",
+		"ClusterRole/vaultcmp-companion-metrics-reader",
 	}, out.keys(), "the component adds nothing else (no Secret, no wider role)")
 }
 

@@ -3,10 +3,15 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -14,12 +19,18 @@ import (
 
 // Companion is a running `vaultcmp companion` process.
 type Companion struct {
+	// MetricsURL is /metrics: HTTPS (a self-signed certificate), answered
+	// only for a bearer token the apiserver authenticates and allows to get
+	// /metrics.
 	MetricsURL string
-	HealthURL  string
-	cmd        *exec.Cmd
-	mu         sync.Mutex
-	log        bytes.Buffer
-	done       chan struct{}
+	// MetricsToken is the bearer token Metrics sends (a service account
+	// bound to the shipped vaultcmp-companion-metrics-reader).
+	MetricsToken string
+	HealthURL    string
+	cmd          *exec.Cmd
+	mu           sync.Mutex
+	log          bytes.Buffer
+	done         chan struct{}
 }
 
 type lockedWriter struct {
@@ -45,7 +56,7 @@ func StartCompanion(ctx context.Context, bin, kubeconfig string, env []string, a
 		return nil, err
 	}
 	c := &Companion{
-		MetricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", mp),
+		MetricsURL: fmt.Sprintf("https://127.0.0.1:%d/metrics", mp),
 		HealthURL:  fmt.Sprintf("http://127.0.0.1:%d", hp),
 		done:       make(chan struct{}),
 	}
@@ -67,7 +78,7 @@ func StartCompanion(ctx context.Context, bin, kubeconfig string, env []string, a
 		resp, err := http.Get(c.HealthURL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && c.metricsListening() {
 				return c, nil
 			}
 		}
@@ -82,6 +93,18 @@ func StartCompanion(ctx context.Context, bin, kubeconfig string, env []string, a
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// metricsListening tells whether /metrics accepts connections: it starts
+// with /readyz, but its self-signed certificate (RSA keys) may take a while
+// on a loaded machine.
+func (c *Companion) metricsListening() bool {
+	conn, err := net.DialTimeout("tcp", strings.TrimSuffix(strings.TrimPrefix(c.MetricsURL, "https://"), "/metrics"), time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
 
 // Log is what the companion wrote so far.
@@ -117,15 +140,69 @@ func (c *Companion) Exited() bool {
 	}
 }
 
-// Metrics scrapes /metrics.
+// Metrics scrapes /metrics with MetricsToken; anything but 200 is an error.
 func (c *Companion) Metrics() (string, error) {
-	resp, err := http.Get(c.MetricsURL)
+	code, body, err := c.Scrape(c.MetricsToken)
 	if err != nil {
 		return "", err
 	}
+	if code != http.StatusOK {
+		return "", fmt.Errorf("scraping %s: HTTP %d: %s", c.MetricsURL, code, body)
+	}
+	return body, nil
+}
+
+// Scrape GETs /metrics with token as a bearer token ("": none) and returns
+// the status and body. The companion's certificate is self-signed (as
+// shipped), so it is not verified: the test is on 127.0.0.1.
+func (c *Companion) Scrape(token string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, c.MetricsURL, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := scrapeClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return string(b), err
+	return resp.StatusCode, string(b), err
+}
+
+var scrapeClient = &http.Client{
+	Timeout:   10 * time.Second,
+	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // the companion's self-signed certificate, on 127.0.0.1
+}
+
+// Pid is the companion's process id.
+func (c *Companion) Pid() int { return c.cmd.Process.Pid }
+
+// Memory is the companion's resident set now (VmRSS) and at its peak
+// (VmHWM), in bytes, from /proc/<pid>/status.
+func (c *Companion) Memory() (rss, peak int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Pid()))
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading the companion's memory: %w", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("reading the companion's %s %q: %w", k, v, err)
+		}
+		if k == "VmRSS" {
+			rss = kb << 10
+		} else {
+			peak = kb << 10
+		}
+	}
+	return rss, peak, nil
 }
 
 // Pid is the companion process's id (its CPU: /proc/<pid>/stat).

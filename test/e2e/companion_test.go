@@ -31,6 +31,8 @@ type companionWorld struct {
 	kubeconfig string
 	companion  *Companion
 	proxy      *Proxy // to Vault; Down() is a Vault outage for what uses it
+	// metricsToken may get /metrics (bound to the shipped metrics-reader).
+	metricsToken string
 }
 
 var (
@@ -92,6 +94,9 @@ func startCompanionWorld(ctx context.Context, w *argoWorld) (*companionWorld, er
 	if err := installCompanionRBAC(ctx, w); err != nil {
 		return nil, err
 	}
+	if cw.metricsToken, err = metricsScraper(ctx, w, "vaultcmp-metrics-scraper", true); err != nil {
+		return nil, err
+	}
 	tok, err := w.token(ctx, "argocd", "vaultcmp-companion", nil)
 	if err != nil {
 		return nil, err
@@ -127,10 +132,14 @@ path "secret/data/companion/*" { capabilities = ["read"] }
 `
 
 func (cw *companionWorld) startCompanion(ctx context.Context, args ...string) (*Companion, error) {
-	return StartCompanion(ctx, vaultcmp, cw.kubeconfig, []string{
+	c, err := StartCompanion(ctx, vaultcmp, cw.kubeconfig, []string{
 		"HOME=" + os.TempDir(), "VAULTCMP_HMAC_KEY=" + companionHMACKey,
 		"VAULTCMP_ALLOWED_VAULT_ADDRESSES=" + vaultSrv.Addr + ",http://" + cw.proxy.Addr,
 	}, args...)
+	if c != nil {
+		c.MetricsToken = cw.metricsToken
+	}
+	return c, err
 }
 
 // restart kills the companion (a crash) and starts a new one.
@@ -509,7 +518,9 @@ func TestCompanionBadInput(t *testing.T) {
 	_, err := k.Create(t.Context(), &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "vaultcmp-vds.future", Labels: map[string]string{"vaultcmp.io/contract": "v9"},
 			Annotations: map[string]string{"vaultcmp.io/contract": `{"version":"v9"}`}},
-		Type: "vaultcmp.io/contract-v9",
+		// A carrier of another type is not even watched (only the carrier
+		// type is cached): the unknown version inside a v1 carrier is refused.
+		Type: "vaultcmp.io/contract-v1",
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	noSA := strings.ReplaceAll(readFile(t, filepath.Join(examples("webapp"), "auth.yaml")), "serviceAccount: webapp-sa", "serviceAccount: missing-sa")
