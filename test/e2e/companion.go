@@ -177,7 +177,7 @@ var scrapeClient = &http.Client{
 	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // the companion's self-signed certificate, on 127.0.0.1
 }
 
-// Pid is the companion's process id.
+// Pid is the companion's process id (its CPU: /proc/<pid>/stat).
 func (c *Companion) Pid() int { return c.cmd.Process.Pid }
 
 // Memory is the companion's resident set now (VmRSS) and at its peak
@@ -204,6 +204,3 @@ func (c *Companion) Memory() (rss, peak int64, err error) {
 	}
 	return rss, peak, nil
 }
-
-// Pid is the companion process's id (its CPU: /proc/<pid>/stat).
-func (c *Companion) Pid() int { return c.cmd.Process.Pid }

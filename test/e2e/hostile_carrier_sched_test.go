@@ -77,12 +77,6 @@ func forgeCarrier(t *testing.T, carrier map[string]any, old, new string) {
 	ann[contract.AnnotationSeal] = contract.Seal([]byte(companionHMACKey), "webapp-ns", md["name"].(string), []byte(js))
 }
 
-// auditCount is how many requests to path Vault's audit log holds.
-func (cw *companionWorld) auditCount(t *testing.T, path string) int {
-	t.Helper()
-	return countLogins(t, cw.audit, path)
-}
-
 func pkiSched(name, role, ttl, offset string) string {
 	return fmt.Sprintf(`apiVersion: secrets.hashicorp.com/v1beta1
 kind: VaultPKISecret
