@@ -57,6 +57,9 @@ type Options struct {
 	TemplateBounds  *transform.Bounds
 	TemplateBuilds  int
 	TemplateMemory  int64
+	// InstanceLabelKey is Argo CD's application.instanceLabelKey when the
+	// installation changed it (--argocd-instance-label-key).
+	InstanceLabelKey string
 }
 
 // ErrNoAllowList is returned when no Vault address is allowed: the companion
@@ -137,6 +140,7 @@ func Run(ctx context.Context, opts Options) error {
 		Limits:        opts.Limits,
 		Runtime:       runtimeID(),
 	}
+	r.InstanceLabelKey = opts.InstanceLabelKey
 	if r.Templates, err = opts.templateRunner(); err != nil {
 		return err
 	}
