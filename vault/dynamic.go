@@ -81,7 +81,7 @@ func (l *Lifecycle) ReadDynamic(ctx context.Context, req DynamicRequest) (*Dynam
 	if write {
 		op = "write"
 	}
-	s, gen, err := l.do(ctx, request{op: op, ns: req.Namespace, path: p, id: req.Identity,
+	s, gen, err := l.do(ctx, request{op: op, ns: req.Namespace, path: p, id: req.Identity, lease: leaseHold,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			if write {
 				return c.Logical().WriteWithContext(ctx, p, req.Params)
@@ -114,7 +114,7 @@ func (l *Lifecycle) RenewLease(ctx context.Context, id *Identity, leaseID string
 	if leaseID == "" {
 		return Lease{}, &Error{Op: "renew", Path: p, Reason: ReasonConfig, Err: errors.New("no lease id")}
 	}
-	s, _, err := l.do(ctx, request{op: "renew", path: p, id: id, scrub: leaseID,
+	s, _, err := l.do(ctx, request{op: "renew", path: p, id: id, scrub: leaseID, lease: leaseHold,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			return c.Sys().RenewWithContext(ctx, leaseID, int(increment/time.Second))
 		}})
@@ -139,7 +139,7 @@ func (l *Lifecycle) RevokeLease(ctx context.Context, id *Identity, leaseID strin
 	if leaseID == "" {
 		return &Error{Op: "revoke", Path: p, Reason: ReasonConfig, Err: errors.New("no lease id")}
 	}
-	_, _, err := l.do(ctx, request{op: "revoke", path: p, id: id, scrub: leaseID,
+	_, _, err := l.do(ctx, request{op: "revoke", path: p, id: id, scrub: leaseID, lease: leaseDrop,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			return nil, c.Sys().RevokeWithContext(ctx, leaseID)
 		}})
