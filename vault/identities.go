@@ -98,18 +98,43 @@ func (l *Lifecycle) evictOne(now time.Time) bool {
 	return false
 }
 
+// leaseRec is a lease an entry holds: until when, and the token generation
+// that created it (as far as this process knows).
+type leaseRec struct {
+	exp time.Time
+	gen uint64
+}
+
 // holds tells whether e holds a lease that has not expired, forgetting
 // those that have. l.mu is held.
 func (e *lcEntry) holds(now time.Time) bool {
 	live := false
-	for id, exp := range e.leases {
-		if now.Before(exp) {
+	for id, rec := range e.leases {
+		if now.Before(rec.exp) {
 			live = true
 		} else {
 			delete(e.leases, id)
 		}
 	}
 	return live
+}
+
+// atRisk tells whether a lease e holds may end before its time: the last
+// renewal or login failed, or a lease was created by a token that a new
+// login replaced (Vault revokes it when that token expires). l.mu is held.
+func (e *lcEntry) atRisk(now time.Time) bool {
+	if !e.holds(now) {
+		return false
+	}
+	if e.trouble != nil {
+		return true
+	}
+	for _, rec := range e.leases {
+		if rec.gen != e.liveGen {
+			return true
+		}
+	}
+	return false
 }
 
 // done ends a use of e begun by entry.
@@ -119,8 +144,11 @@ func (l *Lifecycle) done(e *lcEntry) {
 	l.mu.Unlock()
 }
 
-// applyLease records what r's success s did to e's leases. e is in use.
-func (l *Lifecycle) applyLease(e *lcEntry, r request, s *api.Secret) {
+// applyLease records what r's success s, sent with token generation gen,
+// did to e's leases. e is in use. A renewal keeps the generation recorded
+// at the lease's creation; a lease this process did not create (a restart)
+// is counted as the current token's.
+func (l *Lifecycle) applyLease(e *lcEntry, r request, s *api.Secret, gen uint64) {
 	switch r.lease {
 	case leaseHold:
 		if s == nil || s.LeaseDuration <= 0 {
@@ -136,14 +164,34 @@ func (l *Lifecycle) applyLease(e *lcEntry, r request, s *api.Secret) {
 		exp := l.opts.Now().Add(time.Duration(s.LeaseDuration) * time.Second)
 		l.mu.Lock()
 		if e.leases == nil {
-			e.leases = map[string]time.Time{}
+			e.leases = map[string]leaseRec{}
 		}
-		e.leases[id] = exp
+		if old, ok := e.leases[id]; ok && r.scrub != "" {
+			gen = old.gen
+		}
+		e.leases[id] = leaseRec{exp: exp, gen: gen}
 		l.mu.Unlock()
 	case leaseDrop:
 		l.mu.Lock()
 		delete(e.leases, r.scrub)
 		l.mu.Unlock()
+	}
+}
+
+// tokenReplaced records that e has a new token (e is locked): the leases
+// the previous token created end when it expires (Vault revokes them).
+func (l *Lifecycle) tokenReplaced(e *lcEntry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e.liveGen = e.gen
+	if e.prevExpiry.IsZero() {
+		return
+	}
+	for id, rec := range e.leases {
+		if rec.gen == e.prevGen && rec.exp.After(e.prevExpiry) {
+			rec.exp = e.prevExpiry
+			e.leases[id] = rec
+		}
 	}
 }
 
@@ -173,15 +221,18 @@ func (l *Lifecycle) TokenTrouble(id *Identity) error {
 	return nil
 }
 
-// TroubledIdentities lists the keys ([Identity.Key]) of the identities that
-// hold live leases and whose last token renewal or login failed.
-func (l *Lifecycle) TroubledIdentities() []string {
+// AtRiskIdentities lists the keys ([Identity.Key]) of the identities that
+// hold live leases that may end early: their last token renewal or login
+// failed ([Lifecycle.TokenTrouble]), or a new login replaced the token that
+// created one of them ([Lifecycle.TokenDeadline]). The caller looks at the
+// leases of these identities now rather than at their next renewal.
+func (l *Lifecycle) AtRiskIdentities() []string {
 	now := l.opts.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
 	for el := l.lru.Front(); el != nil; el = el.Next() {
-		if e := el.Value.(*lcEntry); e.trouble != nil && e.holds(now) {
+		if e := el.Value.(*lcEntry); e.atRisk(now) {
 			out = append(out, e.key)
 		}
 	}

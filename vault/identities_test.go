@@ -3,6 +3,7 @@ package vault_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -21,8 +22,10 @@ import (
 // refuse is set), dynamic reads with a lease of leaseTTL seconds named
 // after the token, lease renewals and revocations.
 type leaseVault struct {
-	mu     sync.Mutex
-	refuse bool
+	mu       sync.Mutex
+	refuse   bool
+	renewTTL int // renew-self's TTL; 0: 3600
+	leases   int // issued so far
 }
 
 func (v *leaseVault) set(refuse bool) { v.mu.Lock(); v.refuse = refuse; v.mu.Unlock() }
@@ -31,8 +34,11 @@ func (v *leaseVault) handler(leaseTTL int) http.HandlerFunc {
 	kv := kvVault(0)
 	return func(w http.ResponseWriter, r *http.Request) {
 		v.mu.Lock()
-		refuse := v.refuse
+		refuse, renewTTL := v.refuse, v.renewTTL
 		v.mu.Unlock()
+		if renewTTL == 0 {
+			renewTTL = 3600
+		}
 		p := strings.TrimPrefix(r.URL.Path, "/v1/")
 		switch {
 		case p == "auth/token/renew-self":
@@ -40,7 +46,7 @@ func (v *leaseVault) handler(leaseTTL int) http.HandlerFunc {
 				answer(403, `{"errors":["permission denied"]}`)(w, r)
 				return
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"auth": map[string]any{"client_token": r.Header.Get("X-Vault-Token"), "lease_duration": 3600, "renewable": true}})
+			writeJSON(w, http.StatusOK, map[string]any{"auth": map[string]any{"client_token": r.Header.Get("X-Vault-Token"), "lease_duration": renewTTL, "renewable": true}})
 		case strings.HasPrefix(p, "auth/"):
 			raw, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(raw))
@@ -56,7 +62,11 @@ func (v *leaseVault) handler(leaseTTL int) http.HandlerFunc {
 		case p == "sys/leases/revoke":
 			w.WriteHeader(http.StatusNoContent)
 		default:
-			writeJSON(w, http.StatusOK, map[string]any{"lease_id": "database/creds/ro/" + r.Header.Get("X-Vault-Token"), "lease_duration": leaseTTL, "renewable": true,
+			v.mu.Lock()
+			v.leases++
+			n := v.leases
+			v.mu.Unlock()
+			writeJSON(w, http.StatusOK, map[string]any{"lease_id": fmt.Sprintf("database/creds/ro/%d", n), "lease_duration": leaseTTL, "renewable": true,
 				"data": map[string]any{"username": "v-ro", "password": "pw"}})
 		}
 	}
@@ -108,7 +118,7 @@ func TestIdentityHoldingLeasesNeverEvicted(t *testing.T) {
 	}
 	assert.Equal(t, 1, renewed, "RenewTokens renewed the victim's token")
 	assert.NoError(t, l.TokenTrouble(victim))
-	assert.Empty(t, l.TroubledIdentities())
+	assert.Empty(t, l.AtRiskIdentities())
 }
 
 // When every slot holds leases, a new identity is refused, visibly, with
@@ -173,12 +183,37 @@ func TestTokenTroubleReported(t *testing.T) {
 	_, err = l.RenewTokens(t.Context())
 	require.Error(t, err)
 	assert.Error(t, l.TokenTrouble(victim))
-	assert.Equal(t, []string{victim.Key()}, l.TroubledIdentities(), "only identities holding leases")
+	assert.Equal(t, []string{victim.Key()}, l.AtRiskIdentities(), "only identities holding leases")
 	err = l.CheckToken(t.Context(), victim)
 	vaultErr("login", vault.ReasonLogin, 400)(t, err)
 
 	v.set(false)
 	require.NoError(t, l.CheckToken(t.Context(), victim))
 	assert.NoError(t, l.TokenTrouble(victim))
-	assert.Empty(t, l.TroubledIdentities())
+	assert.Empty(t, l.AtRiskIdentities())
+}
+
+// A token replaced by a new login (its renewal cut short by Vault's max
+// TTL) puts the leases it created at risk until they are issued again.
+func TestReplacedTokenPutsLeasesAtRisk(t *testing.T) {
+	v := &leaseVault{renewTTL: 600}
+	f := newFakeVault(t, fakeOpts{handler: v.handler(7200)})
+	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	l := newLeaseLifecycle(t, f.URL, 4, clk)
+	victim := appRoleID(f.URL, "r", "victim")
+	_, err := readLease(t, l, victim)
+	require.NoError(t, err)
+	assert.Empty(t, l.AtRiskIdentities())
+
+	clk.Add(41 * time.Minute)
+	_, err = l.RenewTokens(t.Context()) // renewal too short: a new login
+	require.NoError(t, err)
+	assert.Equal(t, []string{victim.Key()}, l.AtRiskIdentities())
+	assert.NoError(t, l.TokenTrouble(victim), "no failure, but the old token ends in 10 minutes")
+
+	_, err = readLease(t, l, victim) // issued again under the new token
+	require.NoError(t, err)
+	clk.Add(11 * time.Minute) // the old token and its lease are gone
+	assert.Empty(t, l.AtRiskIdentities())
+	assert.Equal(t, 1, l.Stats().Holding)
 }

@@ -124,10 +124,11 @@ type lcEntry struct {
 	prevExpiry time.Time
 
 	// Guarded by Lifecycle.mu, not lock: the leases held through this
-	// identity (lease id → expiry) and the calls using the entry now. Either
-	// keeps the entry from eviction (identities.go).
-	leases map[string]time.Time
-	users  int
+	// identity and the calls using the entry now. Either keeps the entry
+	// from eviction (identities.go).
+	leases  map[string]leaseRec
+	users   int
+	liveGen uint64 // gen, for readers holding Lifecycle.mu only
 	// trouble is the last failure to renew or replace the token (nil after
 	// a success), guarded by Lifecycle.mu.
 	trouble error
@@ -241,6 +242,7 @@ func (l *Lifecycle) client(ctx context.Context, e *lcEntry, stale *api.Client) (
 		}
 		// Vault refused the old token: it is gone, and its leases with it.
 		e.prevExpiry = l.opts.Now()
+		l.tokenReplaced(e)
 		return e.c, e.gen, true, nil
 	}
 	fresh, err = l.refresh(ctx, e)
@@ -383,6 +385,7 @@ func (l *Lifecycle) login(ctx context.Context, e *lcEntry) error {
 		}
 		c.SetToken(a.Secret)
 		e.c, e.gen, e.ttl, e.firstTTL, e.renew, e.canLogin = c, generations.Add(1), 0, 0, false, false
+		l.tokenReplaced(e)
 		return nil
 	}
 	if err := l.acquire(ctx); err != nil {
@@ -410,6 +413,7 @@ func (l *Lifecycle) login(ctx context.Context, e *lcEntry) error {
 	c.SetToken(secret.Auth.ClientToken)
 	ttl := time.Duration(secret.Auth.LeaseDuration) * time.Second
 	e.c, e.gen, e.obtained, e.ttl, e.firstTTL, e.renew, e.canLogin = c, generations.Add(1), l.opts.Now(), ttl, ttl, secret.Auth.Renewable, true
+	l.tokenReplaced(e)
 	return nil
 }
 
@@ -451,7 +455,7 @@ func (l *Lifecycle) do(ctx context.Context, r request) (*api.Secret, uint64, err
 	if err == nil {
 		// Still in use (done has not run): the entry cannot have been
 		// evicted between the answer and the pin.
-		l.applyLease(e, r, s)
+		l.applyLease(e, r, s, gen)
 	}
 	return s, gen, err
 }
