@@ -61,6 +61,11 @@ type State struct {
 	Rolled string `json:"rolled,omitempty"`
 	// Retries counts failures since the last success (for backoff).
 	Retries int `json:"retries,omitempty"`
+	// RetryAt is when a failed carrier may be tried again, FailedInput the
+	// digest of the carrier that failed (backoff.go): the same carrier waits
+	// until RetryAt, a changed one is tried at once.
+	RetryAt     time.Time `json:"retryAt,omitzero"`
+	FailedInput string    `json:"failedInput,omitempty"`
 }
 
 func readState(s *corev1.Secret) (State, error) {
