@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"time"
 
@@ -47,6 +46,8 @@ type Reconciler struct {
 	// Runtime identifies this process (state written by another process
 	// names tokens this one does not know).
 	Runtime string
+
+	holders leaseHolders // carriers holding leases, by identity (tokenwatch.go)
 }
 
 // outcome is what one kind's handler decided.
@@ -65,6 +66,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forget(req.Namespace, req.Name)
+			r.holders.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -96,6 +98,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 	now := r.now()
+	if wait, hold := retryGate(st, inputDigest(&carrier), now); hold {
+		// Failed before and not changed since: wait out the backoff.
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	if err := r.heldTokenHealth(ctx, req.NamespacedName, &st); err != nil {
+		return r.failed(ctx, &carrier, kind, st, err), nil
+	}
 	if !st.NextAt.IsZero() && now.Before(st.NextAt) && st.Contract == digest(&carrier) && st.Retries == 0 && r.destinationPresent(ctx, &carrier, c) {
 		// Nothing due yet (a restart, a leader change, our own write).
 		r.observe(&carrier, c, st, now)
@@ -116,16 +125,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 	if err != nil {
-		st.Retries++
-		r.report(ctx, &carrier, kind, err, "SyncError")
-		if perr := r.saveState(ctx, &carrier, st, StatusError, errorMessage(err)); perr != nil {
-			lg.Error(perr, "saving state")
-		}
-		return ctrl.Result{RequeueAfter: r.backoff(st.Retries)}, nil
+		return r.failed(ctx, &carrier, kind, st, err), nil
 	}
-	st = out.state
-	st.Retries = 0
+	st = succeededState(out.state)
 	st.Contract = digest(&carrier)
+	r.holders.note(req.NamespacedName, id, st.LeaseID != "")
 	r.Metrics.SyncTotal.WithLabelValues(kind, carrier.Namespace).Inc()
 	if out.changed {
 		lg.Info("wrote new data", "kind", kind, "object", c.Object.Name, "reason", out.reason)
@@ -210,6 +214,7 @@ func (r *Reconciler) finalize(ctx context.Context, carrier *corev1.Secret, c *co
 		return ctrl.Result{}, err
 	}
 	r.Metrics.forget(carrier.Namespace, carrier.Name)
+	r.holders.forget(client.ObjectKeyFromObject(carrier))
 	return ctrl.Result{}, nil
 }
 
@@ -264,12 +269,7 @@ func (r *Reconciler) saveState(ctx context.Context, carrier *corev1.Secret, st S
 }
 
 func (r *Reconciler) backoff(n int) time.Duration {
-	d := time.Duration(float64(backoffInitial) * math.Pow(backoffFactor, float64(n-1)))
-	maxB := r.MaxBackoff
-	if maxB <= 0 {
-		maxB = time.Minute
-	}
-	return min(d, maxB)
+	return retryDelay(retryTransient, n, r.MaxBackoff)
 }
 
 func (r *Reconciler) now() time.Time {
