@@ -393,3 +393,51 @@ func TestHostileQueueTwoTenants(t *testing.T) {
 	require.NotNil(t, c)
 	assert.Equal(t, "Synced", c.Annotations["vaultcmp.io/status"])
 }
+
+// A carrier does not say Synced while its lease's token is failing: the
+// victim's Vault role is deleted, so its 15 s token can be neither renewed
+// nor replaced; the carrier turns Error (naming the failure) before Vault
+// revokes the lease, and once the role is back it is filled again with new
+// credentials and says Synced.
+func TestHostileQueueTokenTroubleSurfaced(t *testing.T) {
+	cw := getCompanion(t)
+	queueCompanion(t, cw, "--max-backoff=3s")
+	const ns = "queue-trouble"
+	tenantNamespace(t, cw, ns, "app-sa")
+	const tokenTTL = 15 * time.Second
+	kubeRole(t, "queue-trouble", ns, "app-sa", tokenTTL)
+	require.NoError(t, cw.db.Role(t.Context(), "queue-trouble", time.Minute, time.Hour))
+	renderTenant(t, ns, tenantAuth(ns, "auth", "queue-trouble", "app-sa"), tenantVDS(ns, "app", "auth", "creds/queue-trouble", ""))
+	var user string
+	eventually(t, 30*time.Second, func() (bool, string) {
+		s, _ := cw.cluster.Admin.CoreV1().Secrets(ns).Get(t.Context(), "app-db", metav1.GetOptions{})
+		if s != nil {
+			user = string(s.Data["username"])
+		}
+		return user != "", "the credentials"
+	}, cw.companion)
+	eventually(t, 10*time.Second, func() (bool, string) {
+		return carrierIn(t, cw, ns, "vaultcmp-vds.app").Annotations["vaultcmp.io/status"] == "Synced", "Synced"
+	}, cw.companion)
+
+	_, err := vaultSrv.Client.Logical().Delete("auth/kubernetes/role/queue-trouble")
+	require.NoError(t, err)
+	deleted := time.Now()
+	eventually(t, tokenTTL+5*time.Second, func() (bool, string) {
+		a := carrierIn(t, cw, ns, "vaultcmp-vds.app").Annotations
+		return a["vaultcmp.io/status"] == "Error" && strings.Contains(a["vaultcmp.io/message"], "could not be renewed"),
+			"status Error: the lease's token cannot be renewed (" + a["vaultcmp.io/message"] + ")"
+	}, cw.companion)
+	t.Logf("the carrier said Error %s after its Vault role was deleted (token TTL %s)", time.Since(deleted).Round(100*time.Millisecond), tokenTTL)
+
+	kubeRole(t, "queue-trouble", ns, "app-sa", tokenTTL)
+	eventually(t, 30*time.Second, func() (bool, string) {
+		s, _ := cw.cluster.Admin.CoreV1().Secrets(ns).Get(t.Context(), "app-db", metav1.GetOptions{})
+		a := carrierIn(t, cw, ns, "vaultcmp-vds.app").Annotations
+		return s != nil && string(s.Data["username"]) != user && a["vaultcmp.io/status"] == "Synced",
+			"new credentials and Synced once the role is back (" + a["vaultcmp.io/status"] + ": " + a["vaultcmp.io/message"] + ")"
+	}, cw.companion)
+	s, err := cw.cluster.Admin.CoreV1().Secrets(ns).Get(t.Context(), "app-db", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.True(t, cw.canLogin(t, s))
+}
