@@ -134,6 +134,9 @@ func Run(ctx context.Context, opts Options) error {
 		MaxBackoff:    opts.MaxBackoff,
 		Runtime:       runtimeID(),
 	}
+	if err := registerIdentityMetrics(metrics.Registry, r.Vault, opts.MaxVaultIdentities); err != nil {
+		return err
+	}
 	isCarrier := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		s, ok := o.(*corev1.Secret)
 		return ok && s.Labels[contract.LabelContract] != ""
