@@ -259,6 +259,11 @@ func TestHostileQueueEvictionAttack(t *testing.T) {
 		return refused > 0, fmt.Sprintf("a carrier of %s refused at the identity limit", noisyNS)
 	}, cw.companion)
 
+	m, err := cw.companion.Metrics()
+	require.NoError(t, err)
+	assert.Contains(t, m, fmt.Sprintf("vaultcmp_vault_identities_limit %d", limit))
+	assert.Contains(t, m, fmt.Sprintf("vaultcmp_vault_identities_holding_leases %d", limit), "every slot holds leases")
+
 	// The victim's lease outlives several token TTLs: the same PostgreSQL
 	// user logs in the whole time, and the carrier is truthfully Synced.
 	for time.Since(start) < 4*tokenTTL {
