@@ -259,10 +259,14 @@ func TestHostileQueueEvictionAttack(t *testing.T) {
 		return refused > 0, fmt.Sprintf("a carrier of %s refused at the identity limit", noisyNS)
 	}, cw.companion)
 
-	m, err := cw.companion.Metrics()
-	require.NoError(t, err)
-	assert.Contains(t, m, fmt.Sprintf("vaultcmp_vault_identities_limit %d", limit))
-	assert.Contains(t, m, fmt.Sprintf("vaultcmp_vault_identities_holding_leases %d", limit), "every slot holds leases")
+	// Every slot ends up held by an identity with leases (the victim's and
+	// 3 of the attacker's); the metrics say so.
+	eventually(t, 30*time.Second, func() (bool, string) {
+		m, err := cw.companion.Metrics()
+		require.NoError(t, err)
+		return strings.Contains(m, fmt.Sprintf("vaultcmp_vault_identities_limit %d", limit)) &&
+			strings.Contains(m, fmt.Sprintf("vaultcmp_vault_identities_holding_leases %d", limit)), "every slot holding leases (metrics)"
+	}, cw.companion)
 
 	// The victim's lease outlives several token TTLs: the same PostgreSQL
 	// user logs in the whole time, and the carrier is truthfully Synced.
