@@ -172,9 +172,19 @@ func Run(ctx context.Context, opts Options) error {
 }
 
 // tokenLoop renews the Lifecycle's Vault tokens when due, until ctx ends:
-// at the time RenewTokens names, at least every minute, at most every second.
+// at the time RenewTokens names, at least every minute, at most every second,
+// and again after each new token.
 func tokenLoop(ctx context.Context, l *vault.Lifecycle, lg logr.Logger, atRisk func(keys []string)) {
+	var last time.Time
 	for {
+		if d := time.Until(last.Add(time.Second)); d > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(d):
+			}
+		}
+		last = time.Now()
 		next, err := l.RenewTokens(ctx)
 		if err != nil && ctx.Err() == nil {
 			lg.Info("renewing Vault tokens failed; retrying", "error", err.Error())
@@ -191,6 +201,7 @@ func tokenLoop(ctx context.Context, l *vault.Lifecycle, lg logr.Logger, atRisk f
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		case <-l.TokenObtained(): // a new token may be due before wait
 		}
 	}
 }

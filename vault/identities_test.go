@@ -217,3 +217,31 @@ func TestReplacedTokenPutsLeasesAtRisk(t *testing.T) {
 	assert.Empty(t, l.AtRiskIdentities())
 	assert.Equal(t, 1, l.Stats().Holding)
 }
+
+// A login that obtains a token with a TTL wakes the token loop (which may
+// be sleeping past the new token's due time); a fixed token does not.
+func TestTokenObtainedWakes(t *testing.T) {
+	v := &leaseVault{}
+	f := newFakeVault(t, fakeOpts{handler: v.handler(60)})
+	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	l := newLeaseLifecycle(t, f.URL, 4, clk)
+	select {
+	case <-l.TokenObtained():
+		t.Fatal("woken before any login")
+	default:
+	}
+	_, err := readLease(t, l, tokenID(f.URL, "fixed"))
+	require.NoError(t, err)
+	select {
+	case <-l.TokenObtained():
+		t.Fatal("a fixed token has no TTL to renew")
+	default:
+	}
+	_, err = readLease(t, l, appRoleID(f.URL, "r", "a"))
+	require.NoError(t, err)
+	select {
+	case <-l.TokenObtained():
+	default:
+		t.Fatal("a login did not wake the loop")
+	}
+}

@@ -62,6 +62,10 @@ type Lifecycle struct {
 	clients map[string]*list.Element
 
 	requests, logins, tokenRenewals atomic.Int64
+
+	// obtained receives (without blocking, capacity 1) after each login that
+	// obtained a token with a TTL; see TokenObtained.
+	obtained chan struct{}
 }
 
 // LifecycleOptions tune a Lifecycle.
@@ -156,12 +160,20 @@ func NewLifecycle(opts LifecycleOptions) *Lifecycle {
 		opts.MaxResponse = 0
 	}
 	return &Lifecycle{
-		opts:    opts,
-		sem:     make(chan struct{}, opts.Concurrency),
-		lru:     list.New(),
-		clients: map[string]*list.Element{},
+		opts:     opts,
+		sem:      make(chan struct{}, opts.Concurrency),
+		lru:      list.New(),
+		clients:  map[string]*list.Element{},
+		obtained: make(chan struct{}, 1),
 	}
 }
+
+// TokenObtained receives after a login obtained a new token with a TTL: a
+// loop calling RenewTokens and sleeping until the time it returned wakes on
+// it and asks again, since the new token may be due before then (a token of
+// 15 s obtained while the loop sleeps for a minute would expire, and its
+// leases with it).
+func (l *Lifecycle) TokenObtained() <-chan struct{} { return l.obtained }
 
 // Stats reports the counters so far.
 func (l *Lifecycle) Stats() LifecycleStats {
@@ -280,8 +292,9 @@ func (l *Lifecycle) refresh(ctx context.Context, e *lcEntry) (bool, error) {
 }
 
 // RenewTokens renews (or replaces by a new login) every kept token that has
-// reached 2/3 of its TTL — every token holding live leases is kept — and returns when the next one will; zero when no
-// kept token has a TTL. A token that expires takes the leases it created
+// reached 2/3 of its TTL — every token holding live leases is kept — and
+// returns when the next one will; zero when no kept token has a TTL (a later
+// login signals [Lifecycle.TokenObtained]). A token that expires takes the leases it created
 // with it (Vault revokes them), so a process holding leases calls this from
 // one loop, waking at the returned time (or earlier): the Lifecycle starts
 // no goroutine of its own. Errors are joined; a failed identity is retried
@@ -414,6 +427,12 @@ func (l *Lifecycle) login(ctx context.Context, e *lcEntry) error {
 	ttl := time.Duration(secret.Auth.LeaseDuration) * time.Second
 	e.c, e.gen, e.obtained, e.ttl, e.firstTTL, e.renew, e.canLogin = c, generations.Add(1), l.opts.Now(), ttl, ttl, secret.Auth.Renewable, true
 	l.tokenReplaced(e)
+	if ttl > 0 {
+		select {
+		case l.obtained <- struct{}{}:
+		default:
+		}
+	}
 	return nil
 }
 
