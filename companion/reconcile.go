@@ -102,7 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// Failed before and not changed since: wait out the backoff.
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	if err := r.heldTokenHealth(ctx, req.NamespacedName, &st); err != nil {
+	if err := r.heldTokenHealth(req.NamespacedName, &st); err != nil {
 		return r.failed(ctx, &carrier, kind, st, err), nil
 	}
 	if !st.NextAt.IsZero() && now.Before(st.NextAt) && st.Contract == digest(&carrier) && st.Retries == 0 && r.destinationPresent(ctx, &carrier, c) {

@@ -66,19 +66,20 @@ func (h *leaseHolders) carriersOf(keys map[string]bool) []types.NamespacedName {
 	return out
 }
 
-// heldTokenHealth checks the token behind carrier nn's lease when the
-// Lifecycle reported trouble with it: an error when it still cannot be
-// renewed or replaced; a lease created by a replaced token makes st due now
-// (the dynamic handler then issues new credentials).
-func (r *Reconciler) heldTokenHealth(ctx context.Context, nn types.NamespacedName, st *State) error {
+// heldTokenHealth looks at the token behind carrier nn's lease: an error
+// while the Lifecycle's last attempt to renew or replace it failed; a lease
+// created by a replaced token makes st due now (the dynamic handler then
+// issues new credentials).
+func (r *Reconciler) heldTokenHealth(nn types.NamespacedName, st *State) error {
 	id := r.holders.get(nn)
 	if id == nil {
 		return nil
 	}
-	if r.Vault.TokenTrouble(id) != nil {
-		if err := r.Vault.CheckToken(ctx, id); err != nil {
-			return fmt.Errorf("the Vault token holding this carrier's lease could not be renewed or replaced; Vault revokes the lease when the token expires: %w", err)
-		}
+	if err := r.Vault.TokenTrouble(id); err != nil {
+		// The token loop's last attempt failed (it tries again every few
+		// seconds and clears this on success): say so now, before Vault
+		// revokes the lease with the token, rather than ask Vault again.
+		return fmt.Errorf("the Vault token holding this carrier's lease could not be renewed or replaced; Vault revokes the lease when the token expires: %w", err)
 	}
 	if st.LeaseID != "" && st.Runtime == r.Runtime && st.TokenGen != 0 {
 		if _, superseded := r.Vault.TokenDeadline(id, st.TokenGen); superseded {

@@ -211,7 +211,8 @@ func (l *Lifecycle) noteTrouble(e *lcEntry, err error) {
 // TokenTrouble is the last failure to renew or replace id's token, nil when
 // the last attempt succeeded (or id is not kept). While it is set, the token
 // may expire and Vault then revokes the leases it created: the caller should
-// say so rather than report them healthy.
+// say so rather than report them healthy. The token stays due, so every
+// RenewTokens (and any request of id) tries again; a success clears it.
 func (l *Lifecycle) TokenTrouble(id *Identity) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -237,20 +238,4 @@ func (l *Lifecycle) AtRiskIdentities() []string {
 		}
 	}
 	return out
-}
-
-// CheckToken makes id's token good now if it is due (a renewal, else a new
-// login) and returns the failure, if any: what a caller uses to find out
-// whether leases it holds are still safe after [Lifecycle.TokenTrouble].
-func (l *Lifecycle) CheckToken(ctx context.Context, id *Identity) error {
-	if err := l.allowed("login", id.Auth.Namespace, id.Auth.LoginPath(), id); err != nil {
-		return err
-	}
-	e, err := l.entry(id)
-	if err != nil {
-		return err
-	}
-	defer l.done(e)
-	_, _, _, err = l.client(ctx, e, nil)
-	return err
 }

@@ -425,6 +425,7 @@ func TestHostileQueueTokenTroubleSurfaced(t *testing.T) {
 		}
 		return user != "", "the credentials"
 	}, cw.companion)
+	filled := time.Now()
 	eventually(t, 10*time.Second, func() (bool, string) {
 		return carrierIn(t, cw, ns, "vaultcmp-vds.app").Annotations["vaultcmp.io/status"] == "Synced", "Synced"
 	}, cw.companion)
@@ -437,7 +438,8 @@ func TestHostileQueueTokenTroubleSurfaced(t *testing.T) {
 		return a["vaultcmp.io/status"] == "Error" && strings.Contains(a["vaultcmp.io/message"], "could not be renewed"),
 			"status Error: the lease's token cannot be renewed (" + a["vaultcmp.io/message"] + ")"
 	}, cw.companion)
-	t.Logf("the carrier said Error %s after its Vault role was deleted (token TTL %s)", time.Since(deleted).Round(100*time.Millisecond), tokenTTL)
+	t.Logf("the carrier said Error %s after its Vault role was deleted (token TTL %s, filled %s before); the lease's PostgreSQL user still existed then: %v",
+		time.Since(deleted).Round(100*time.Millisecond), tokenTTL, deleted.Sub(filled).Round(100*time.Millisecond), cw.roleExists(t, user))
 
 	kubeRole(t, "queue-trouble", ns, "app-sa", tokenTTL)
 	eventually(t, 30*time.Second, func() (bool, string) {
