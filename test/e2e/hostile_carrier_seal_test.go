@@ -395,7 +395,7 @@ spec:
   type: kv-v2
   mount: secret
   path: %s
-  refreshAfter: 1s
+  refreshAfter: 5s
   vaultAuthRef: vault-auth-k8s
   destination: {name: %s, create: true}
 `, name, path, name+"-secret")
@@ -427,7 +427,7 @@ func TestRefreshOnlyOwningApplication(t *testing.T) {
 		_, err := vaultSrv.Client.KVv2("secret").Put(ctx, p, map[string]any{"k": "v2"})
 		require.NoError(t, err)
 	}
-	eventually(t, 10*time.Second, func() (bool, string) {
+	eventually(t, 15*time.Second, func() (bool, string) {
 		return cw.refreshOf(t, "owner-app") == "hard", "a hard refresh of the owning Application"
 	}, cw.companion)
 	cw.statusSays(t, "webapp-ns", "vaultcmp-vss.claimed", `deploys to namespace "team-b", not the carrier's "webapp-ns"`)
