@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,21 +86,7 @@ func attackerToken(t testing.TB) (string, *api.Client) {
 // auditCount counts the requests in Vault's audit log whose path has prefix.
 func (cw *companionWorld) auditCount(t testing.TB, prefix string) int {
 	t.Helper()
-	b, err := os.ReadFile(cw.audit)
-	require.NoError(t, err)
-	n := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		var e struct {
-			Type    string `json:"type"`
-			Request struct {
-				Path string `json:"path"`
-			} `json:"request"`
-		}
-		if json.Unmarshal([]byte(line), &e) == nil && e.Type == "request" && strings.HasPrefix(e.Request.Path, prefix) {
-			n++
-		}
-	}
-	return n
+	return countAudit(t, cw.audit, func(p string) bool { return strings.HasPrefix(p, prefix) })
 }
 
 // tokenRequests is the apiserver's count of TokenRequests (POST
