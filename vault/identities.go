@@ -53,7 +53,7 @@ func (e *IdentityLimitError) Error() string {
 type leaseEffect uint8
 
 const (
-	leaseNone leaseEffect = iota
+	_ leaseEffect = iota // no effect on leases (the zero value)
 	// leaseHold: the answer's lease (an issue, or a renewal of request.scrub)
 	// is held until its new expiry.
 	leaseHold
