@@ -68,5 +68,6 @@ func (r *Reconciler) finalize(ctx context.Context, carrier *corev1.Secret) (ctrl
 		return ctrl.Result{}, err
 	}
 	r.Metrics.forget(carrier.Namespace, carrier.Name)
+	r.holders.forget(client.ObjectKeyFromObject(carrier))
 	return ctrl.Result{}, nil
 }

@@ -19,10 +19,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/limits"
@@ -45,7 +48,6 @@ type Options struct {
 	HMACKey                 []byte
 	Concurrency             int           // reconciles in parallel; default 16
 	MaxBackoff              time.Duration // default 1 minute
-	Logger                  logr.Logger
 
 	// Limits holds the floors on schedules (--min-*, VAULTCMP_MIN_*); the
 	// zero value means limits.Default().
@@ -57,6 +59,12 @@ type Options struct {
 	TemplateBounds  *transform.Bounds
 	TemplateBuilds  int
 	TemplateMemory  int64
+	// MaxVaultIdentities bounds the Vault identities (logged-in clients)
+	// kept; default vault.DefaultMaxClients. Identities holding leases are
+	// never dropped: at the limit a new identity is refused (its carriers
+	// say so), see vault/identities.go.
+	MaxVaultIdentities int
+	Logger             logr.Logger
 	// InstanceLabelKey is Argo CD's application.instanceLabelKey when the
 	// installation changed it (--argocd-instance-label-key).
 	InstanceLabelKey string
@@ -128,10 +136,11 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	r := &Reconciler{
-		Client:        mgr.GetClient(),
-		Kube:          kube,
-		Dynamic:       dyn,
-		Vault:         vault.NewLifecycle(vault.LifecycleOptions{AllowList: opts.AllowList}),
+		Client:  mgr.GetClient(),
+		Kube:    kube,
+		Dynamic: dyn,
+		Vault: vault.NewLifecycle(vault.LifecycleOptions{AllowList: opts.AllowList, MaxClients: opts.MaxVaultIdentities,
+			LimitHint: "raise the companion's --max-vault-identities"}),
 		Recorder:      mgr.GetEventRecorderFor("vaultcmp-companion"), //nolint:staticcheck // core/v1 Events: what kubectl describe shows
 		Metrics:       NewMetrics(metrics.Registry),
 		HMACKey:       opts.HMACKey,
@@ -144,22 +153,29 @@ func Run(ctx context.Context, opts Options) error {
 	if r.Templates, err = opts.templateRunner(); err != nil {
 		return err
 	}
+	if err := registerIdentityMetrics(metrics.Registry, r.Vault, opts.MaxVaultIdentities); err != nil {
+		return err
+	}
 	isCarrier := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		s, ok := o.(*corev1.Secret)
 		return ok && s.Labels[contract.LabelContract] != ""
 	})
+	nudges := make(chan event.GenericEvent)
 	err = ctrl.NewControllerManagedBy(mgr).
 		Named("carrier").
-		For(&corev1.Secret{}, builder.WithPredicates(isCarrier)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Concurrency}).
+		For(&corev1.Secret{}, builder.WithPredicates(isCarrier, ownWritesIgnored)).
+		WatchesRawSource(source.Channel(nudges, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Concurrency, NewQueue: newFairWorkqueue}).
 		Complete(r)
 	if err != nil {
 		return fmt.Errorf("setting up the controller: %w", err)
 	}
 	// One loop keeps the Vault tokens alive: a token that expires takes the
-	// leases it created with it. Leader only, like the reconciles.
+	// leases it created with it. Leader only, like the reconciles. Carriers
+	// whose leases it finds at risk are reconciled at once (tokenwatch.go).
+	nudger := &atRiskNudger{out: nudges}
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		tokenLoop(ctx, r.Vault, opts.Logger)
+		tokenLoop(ctx, r.Vault, opts.Logger, func(keys []string) { nudger.nudge(ctx, keys, &r.holders) })
 		return nil
 	})); err != nil {
 		return err
@@ -175,13 +191,24 @@ func Run(ctx context.Context, opts Options) error {
 }
 
 // tokenLoop renews the Lifecycle's Vault tokens when due, until ctx ends:
-// at the time RenewTokens names, at least every minute, at most every second.
-func tokenLoop(ctx context.Context, l *vault.Lifecycle, lg logr.Logger) {
+// at the time RenewTokens names, at least every minute, at most every second,
+// and again after each new token.
+func tokenLoop(ctx context.Context, l *vault.Lifecycle, lg logr.Logger, atRisk func(keys []string)) {
+	var last time.Time
 	for {
+		if d := time.Until(last.Add(time.Second)); d > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(d):
+			}
+		}
+		last = time.Now()
 		next, err := l.RenewTokens(ctx)
 		if err != nil && ctx.Err() == nil {
 			lg.Info("renewing Vault tokens failed; retrying", "error", err.Error())
 		}
+		atRisk(l.AtRiskIdentities())
 		wait := time.Minute
 		if !next.IsZero() {
 			wait = min(max(time.Until(next), time.Second), time.Minute)
@@ -193,6 +220,7 @@ func tokenLoop(ctx context.Context, l *vault.Lifecycle, lg logr.Logger) {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		case <-l.TokenObtained(): // a new token may be due before wait
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"time"
 
@@ -56,6 +55,8 @@ type Reconciler struct {
 	// key (argocd-cm application.instanceLabelKey; "": the default only),
 	// never copied onto a destination and read as tracking (tracking hygiene).
 	InstanceLabelKey string
+
+	holders leaseHolders // carriers holding leases, by identity (tokenwatch.go)
 }
 
 // outcome is what one kind's handler decided.
@@ -77,6 +78,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forget(req.Namespace, req.Name)
+			r.holders.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -111,6 +113,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 	now := r.now()
+	if wait, hold := retryGate(st, inputDigest(&carrier), now); hold {
+		// Failed before and not changed since: wait out the backoff.
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	if err := r.heldTokenHealth(req.NamespacedName, &st); err != nil {
+		return r.failed(ctx, &carrier, kind, st, err), nil
+	}
 	if !st.NextAt.IsZero() && now.Before(st.NextAt) && st.Contract == digest(&carrier) && st.Retries == 0 && st.Old == nil && r.destinationPresent(ctx, &carrier, c) {
 		// Nothing due yet (a restart, a leader change, our own write).
 		r.observe(&carrier, c, st, now)
@@ -140,17 +149,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 	if err != nil {
-		st.Retries++
-		r.report(ctx, &carrier, kind, err, errorReason(err))
-		if perr := r.saveState(ctx, &carrier, st, StatusError, errorMessage(err)); perr != nil {
-			lg.Error(perr, "saving state")
-		}
-		return ctrl.Result{RequeueAfter: r.backoff(st.Retries)}, nil
+		return r.failed(ctx, &carrier, kind, st, err), nil
 	}
-	st = out.state
-	st.Retries = 0
+	st = succeededState(out.state)
 	st.Contract = digest(&carrier)
 	recordIssuer(&st, c, st.Contract)
+	r.holders.note(req.NamespacedName, id, st.LeaseID != "")
 	r.Metrics.SyncTotal.WithLabelValues(kind, carrier.Namespace).Inc()
 	if out.changed {
 		lg.Info("wrote new data", "kind", kind, "object", c.Object.Name, "reason", out.reason)
@@ -255,12 +259,7 @@ func (r *Reconciler) saveState(ctx context.Context, carrier *corev1.Secret, st S
 }
 
 func (r *Reconciler) backoff(n int) time.Duration {
-	d := time.Duration(float64(backoffInitial) * math.Pow(backoffFactor, float64(n-1)))
-	maxB := r.MaxBackoff
-	if maxB <= 0 {
-		maxB = time.Minute
-	}
-	return min(d, maxB)
+	return retryDelay(retryTransient, n, r.MaxBackoff)
 }
 
 func (r *Reconciler) now() time.Time {

@@ -80,6 +80,11 @@ type State struct {
 	// RolledAt is when the rollout targets were last restarted: rollouts
 	// are at least rolloutMinInterval apart.
 	RolledAt time.Time `json:"rolledAt,omitzero"`
+	// RetryAt is when a failed carrier may be tried again, FailedInput the
+	// digest of the carrier that failed (backoff.go): the same carrier waits
+	// until RetryAt, a changed one is tried at once.
+	RetryAt     time.Time `json:"retryAt,omitzero"`
+	FailedInput string    `json:"failedInput,omitempty"`
 }
 
 // Issuer is the connection and auth (by names: no credential) of the

@@ -20,7 +20,7 @@ func newCompanionCommand(env Env) *cobra.Command {
 		metricsCertDir                                                                   string
 		leaderElect, metricsSecure                                                       bool
 		allowed                                                                          []string
-		concurrency                                                                      int
+		concurrency, maxIdentities                                                       int
 		maxBackoff                                                                       time.Duration
 		floors                                                                           limitFlags
 		templates                                                                        companionTemplates
@@ -70,7 +70,8 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 				Config: cfg, MetricsAddress: metricsAddr, MetricsInsecure: !metricsSecure, MetricsCertDir: metricsCertDir, HealthAddress: healthAddr,
 				LeaderElect: leaderElect, LeaderElectionNamespace: leNS, ArgoNamespace: argoNS,
 				AllowList: list, HMACKey: key, Concurrency: concurrency, MaxBackoff: maxBackoff, Limits: lim,
-				Logger: zerologr.New(&lg),
+				MaxVaultIdentities: maxIdentities,
+				Logger:             zerologr.New(&lg),
 			}
 			if opts.InstanceLabelKey, err = instanceLabel(env, instanceLabelKey); err != nil {
 				return &exitError{code: ExitUsage, err: err}
@@ -101,7 +102,8 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 	f.StringArrayVar(&allowed, "allowed-vault-address", nil, "a Vault address credentials may be sent to (repeatable; also "+vault.EnvAllowedVaultAddresses+")")
 	f.StringVar(&hmacFile, "hmac-key-file", "", "the installation's HMAC key, the sidecar's (or "+EnvHMACKey+")")
 	f.IntVar(&concurrency, "concurrency", 16, "carriers reconciled at once")
-	f.DurationVar(&maxBackoff, "max-backoff", time.Minute, "longest wait between retries of a failing carrier")
+	f.DurationVar(&maxBackoff, "max-backoff", time.Minute, "longest wait between retries of a failing carrier (a permanent error is retried at this interval)")
+	f.IntVar(&maxIdentities, "max-vault-identities", vault.DefaultMaxClients, "Vault identities (logged-in clients) kept; one holding leases is never dropped, so at the limit a new identity is refused (its carriers say so)")
 	floors.registerFloors(cmd, env)
 	templates.register(cmd, env)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn, error")

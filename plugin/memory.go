@@ -54,11 +54,20 @@ func goMemory() int64 {
 // (The runtime's soft memory limit is left alone: near it the collector runs
 // all the time, and a runaway render slows down instead of ending.)
 func watchMemory(ctx context.Context, cancel context.CancelCauseFunc, max int64) {
+	pollMemory(ctx, 20*time.Millisecond, max, func() {
+		cancel(limits.Exceeded(limits.Memory, max, "the memory vaultcmp holds"))
+	})
+}
+
+// pollMemory calls exceeded once, from its own goroutine, when the process
+// holds more than max bytes, checking every interval until ctx ends. max 0:
+// no watch.
+func pollMemory(ctx context.Context, every time.Duration, max int64, exceeded func()) {
 	if max <= 0 {
 		return
 	}
 	go func() {
-		t := time.NewTicker(20 * time.Millisecond)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -66,7 +75,7 @@ func watchMemory(ctx context.Context, cancel context.CancelCauseFunc, max int64)
 				return
 			case <-t.C:
 				if goMemory() > max {
-					cancel(limits.Exceeded(limits.Memory, max, "the memory vaultcmp holds"))
+					exceeded()
 					return
 				}
 			}

@@ -93,22 +93,7 @@ func (c *companionTemplates) options(o *companion.Options) error {
 // limit, polling every 10 ms: the child's own, clean bound; the companion
 // kills it at the same limit if it does not stop.
 func watchBuildMemory(ctx context.Context, cancel context.CancelCauseFunc, job *transform.Job) {
-	if job.Memory <= 0 {
-		return
-	}
-	go func() {
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if goMemory() > job.Memory {
-					cancel(&companion.MemoryError{Owner: job.Input.Namespace + "/" + job.Input.Name, Limit: job.Memory})
-					return
-				}
-			}
-		}
-	}()
+	pollMemory(ctx, 10*time.Millisecond, job.Memory, func() {
+		cancel(&companion.MemoryError{Owner: job.Input.Namespace + "/" + job.Input.Name, Limit: job.Memory})
+	})
 }

@@ -40,7 +40,7 @@ var probes = func() [3]*parse.IfNode {
 	stub := func() bool { return false }
 	t := template.Must(template.New("").Funcs(template.FuncMap{tickFunc: stub, enterFunc: stub, leaveFunc: stub}).
 		Parse("{{ if " + tickFunc + " }}{{ end }}{{ if " + enterFunc + " }}{{ end }}{{ if " + leaveFunc + " }}{{ end }}"))
-	n := t.Tree.Root.Nodes
+	n := t.Root.Nodes
 	return [3]*parse.IfNode{n[0].(*parse.IfNode), n[1].(*parse.IfNode), n[2].(*parse.IfNode)}
 }()
 
@@ -48,10 +48,10 @@ var probes = func() [3]*parse.IfNode {
 // once per parsed set, before the probes' functions are added (budget.probes).
 func instrument(set *template.Template) {
 	for _, t := range set.Templates() {
-		if t.Tree == nil || t.Tree.Root == nil {
+		if t.Tree == nil || t.Root == nil {
 			continue
 		}
-		root := t.Tree.Root
+		root := t.Root
 		instrumentList(root)
 		root.Nodes = append([]parse.Node{probes[1].Copy()}, root.Nodes...)
 		root.Nodes = append(root.Nodes, probes[2].Copy())

@@ -144,7 +144,7 @@ func undefinedCalls(set *template.Template) []error {
 			continue
 		}
 		var missing []string
-		walkNodes(t.Tree.Root, func(n parse.Node) {
+		walkNodes(t.Root, func(n parse.Node) {
 			if tn, ok := n.(*parse.TemplateNode); ok {
 				if d := set.Lookup(tn.Name); (d == nil || d.Tree == nil) && !slices.Contains(missing, tn.Name) {
 					missing = append(missing, tn.Name)

@@ -81,7 +81,7 @@ func (l *Lifecycle) ReadDynamic(ctx context.Context, req DynamicRequest) (*Dynam
 	if write {
 		op = "write"
 	}
-	s, gen, err := l.do(ctx, request{op: op, ns: req.Namespace, path: p, id: req.Identity,
+	s, gen, err := l.do(ctx, request{op: op, ns: req.Namespace, path: p, id: req.Identity, lease: leaseHold,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			if write {
 				return c.Logical().WriteWithContext(ctx, p, req.Params)
@@ -119,7 +119,7 @@ func (l *Lifecycle) RenewLease(ctx context.Context, id *Identity, leaseID string
 	}
 	full := "sys/leases/renew/" + leaseID
 	body := map[string]any{"increment": int(increment / time.Second)}
-	s, _, err := l.do(ctx, request{op: "renew", path: shown, id: id, scrub: leaseID,
+	s, _, err := l.do(ctx, request{op: "renew", path: shown, id: id, scrub: leaseID, lease: leaseHold,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			return c.Logical().WriteWithContext(ctx, full, body)
 		}})
@@ -146,7 +146,7 @@ func (l *Lifecycle) RevokeLease(ctx context.Context, id *Identity, leaseID strin
 		return err
 	}
 	full := "sys/leases/revoke/" + leaseID
-	_, _, err := l.do(ctx, request{op: "revoke", path: shown, id: id, scrub: leaseID,
+	_, _, err := l.do(ctx, request{op: "revoke", path: shown, id: id, scrub: leaseID, lease: leaseDrop,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			return c.Logical().WriteWithContext(ctx, full, nil)
 		}})

@@ -22,7 +22,12 @@ import (
 // months, so everything it keeps is bounded:
 //
 //   - at most [LifecycleOptions.MaxClients] logged-in clients, one per
-//     identity, the least recently used evicted first; no read is cached;
+//     identity; an identity whose token holds live leases (created or
+//     renewed through it, not yet revoked or expired) or that a call is
+//     using is never evicted: when every slot is held so, a new identity is
+//     refused (an [*IdentityLimitError]) instead, and only idle identities
+//     without leases are evicted, the least recently used first (see
+//     identities.go); no read is cached;
 //   - a token obtained by a login is renewed (auth/token/renew-self) once
 //     two thirds of its TTL have passed, or replaced by a new login when it
 //     is not renewable or Vault's max TTL cut the renewal short; this runs
@@ -57,6 +62,10 @@ type Lifecycle struct {
 	clients map[string]*list.Element
 
 	requests, logins, tokenRenewals atomic.Int64
+
+	// obtained receives (without blocking, capacity 1) after each login that
+	// obtained a token with a TTL; see TokenObtained.
+	obtained chan struct{}
 }
 
 // LifecycleOptions tune a Lifecycle.
@@ -65,10 +74,14 @@ type LifecycleOptions struct {
 	// to. The zero AllowList allows nothing.
 	AllowList AllowList
 	// MaxClients bounds the logged-in clients kept (one per identity).
-	// Default 1024. The token of an evicted identity is no longer renewed
-	// by RenewTokens (its leases end with it), so set it above the number of
-	// identities that hold leases.
+	// Default [DefaultMaxClients]. Identities holding live leases are never
+	// evicted (their tokens are renewed by RenewTokens while the leases
+	// live): when all MaxClients hold leases or are in use, a new identity
+	// is refused with an [*IdentityLimitError].
 	MaxClients int
+	// LimitHint ends the message of an [*IdentityLimitError]: how the
+	// operator raises MaxClients (e.g. the flag).
+	LimitHint string
 	// Concurrency bounds the Vault requests in flight. Default 16.
 	Concurrency int
 	// MaxRetries is vault/api's retry count for 5xx answers (-1: none).
@@ -91,6 +104,7 @@ type LifecycleStats struct {
 	Logins        int64
 	TokenRenewals int64 // auth/token/renew-self
 	Clients       int   // logged-in clients kept now
+	Holding       int   // of which hold live leases (never evicted)
 }
 
 // lcEntry is the client of one identity. lock (capacity 1) serializes its
@@ -112,12 +126,22 @@ type lcEntry struct {
 	// leases it created then.
 	prevGen    uint64
 	prevExpiry time.Time
+
+	// Guarded by Lifecycle.mu, not lock: the leases held through this
+	// identity and the calls using the entry now. Either keeps the entry
+	// from eviction (identities.go).
+	leases  map[string]leaseRec
+	users   int
+	liveGen uint64 // gen, for readers holding Lifecycle.mu only
+	// trouble is the last failure to renew or replace the token (nil after
+	// a success), guarded by Lifecycle.mu.
+	trouble error
 }
 
 // NewLifecycle returns a Lifecycle with opts' defaults filled in.
 func NewLifecycle(opts LifecycleOptions) *Lifecycle {
 	if opts.MaxClients <= 0 {
-		opts.MaxClients = 1024
+		opts.MaxClients = DefaultMaxClients
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
@@ -136,19 +160,33 @@ func NewLifecycle(opts LifecycleOptions) *Lifecycle {
 		opts.MaxResponse = 0
 	}
 	return &Lifecycle{
-		opts:    opts,
-		sem:     make(chan struct{}, opts.Concurrency),
-		lru:     list.New(),
-		clients: map[string]*list.Element{},
+		opts:     opts,
+		sem:      make(chan struct{}, opts.Concurrency),
+		lru:      list.New(),
+		clients:  map[string]*list.Element{},
+		obtained: make(chan struct{}, 1),
 	}
 }
 
+// TokenObtained receives after a login obtained a new token with a TTL: a
+// loop calling RenewTokens and sleeping until the time it returned wakes on
+// it and asks again, since the new token may be due before then (a token of
+// 15 s obtained while the loop sleeps for a minute would expire, and its
+// leases with it).
+func (l *Lifecycle) TokenObtained() <-chan struct{} { return l.obtained }
+
 // Stats reports the counters so far.
 func (l *Lifecycle) Stats() LifecycleStats {
+	now := l.opts.Now()
 	l.mu.Lock()
-	n := l.lru.Len()
+	n, held := l.lru.Len(), 0
+	for el := l.lru.Front(); el != nil; el = el.Next() {
+		if el.Value.(*lcEntry).holds(now) {
+			held++
+		}
+	}
 	l.mu.Unlock()
-	return LifecycleStats{Requests: l.requests.Load(), Logins: l.logins.Load(), TokenRenewals: l.tokenRenewals.Load(), Clients: n}
+	return LifecycleStats{Requests: l.requests.Load(), Logins: l.logins.Load(), TokenRenewals: l.tokenRenewals.Load(), Clients: n, Holding: held}
 }
 
 // Forget drops the client of id (its token is left to expire), for a caller
@@ -160,27 +198,6 @@ func (l *Lifecycle) Forget(id *Identity) {
 		l.lru.Remove(el)
 		delete(l.clients, id.Key())
 	}
-}
-
-// entry returns id's entry, most recently used now, evicting the least
-// recently used beyond MaxClients. An evicted entry still serves the calls
-// that hold it; its token is no longer renewed by RenewTokens.
-func (l *Lifecycle) entry(id *Identity) *lcEntry {
-	key := id.Key()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if el, ok := l.clients[key]; ok {
-		l.lru.MoveToFront(el)
-		return el.Value.(*lcEntry)
-	}
-	e := &lcEntry{key: key, id: id, lock: make(chan struct{}, 1)}
-	l.clients[key] = l.lru.PushFront(e)
-	for l.lru.Len() > l.opts.MaxClients {
-		old := l.lru.Back()
-		l.lru.Remove(old)
-		delete(l.clients, old.Value.(*lcEntry).key)
-	}
-	return e
 }
 
 // lookup returns id's entry without creating it or changing its rank.
@@ -226,8 +243,7 @@ func lockEntry(ctx context.Context, e *lcEntry) error {
 // or renewing the token when due. fresh tells that a login happened in this
 // call. With stale set, the entry's client is replaced by a new login if it
 // is still stale.
-func (l *Lifecycle) client(ctx context.Context, id *Identity, stale *api.Client) (c *api.Client, gen uint64, fresh bool, err error) {
-	e := l.entry(id)
+func (l *Lifecycle) client(ctx context.Context, e *lcEntry, stale *api.Client) (c *api.Client, gen uint64, fresh bool, err error) {
 	if err := lockEntry(ctx, e); err != nil {
 		return nil, 0, false, err
 	}
@@ -238,9 +254,11 @@ func (l *Lifecycle) client(ctx context.Context, id *Identity, stale *api.Client)
 		}
 		// Vault refused the old token: it is gone, and its leases with it.
 		e.prevExpiry = l.opts.Now()
+		l.tokenReplaced(e)
 		return e.c, e.gen, true, nil
 	}
 	fresh, err = l.refresh(ctx, e)
+	l.noteTrouble(e, err)
 	if err != nil {
 		return nil, 0, false, err
 	}
@@ -274,8 +292,9 @@ func (l *Lifecycle) refresh(ctx context.Context, e *lcEntry) (bool, error) {
 }
 
 // RenewTokens renews (or replaces by a new login) every kept token that has
-// reached 2/3 of its TTL, and returns when the next one will; zero when no
-// kept token has a TTL. A token that expires takes the leases it created
+// reached 2/3 of its TTL — every token holding live leases is kept — and
+// returns when the next one will; zero when no kept token has a TTL (a later
+// login signals [Lifecycle.TokenObtained]). A token that expires takes the leases it created
 // with it (Vault revokes them), so a process holding leases calls this from
 // one loop, waking at the returned time (or earlier): the Lifecycle starts
 // no goroutine of its own. Errors are joined; a failed identity is retried
@@ -293,7 +312,9 @@ func (l *Lifecycle) RenewTokens(ctx context.Context) (next time.Time, err error)
 			return next, errors.Join(append(errs, err)...)
 		}
 		if e.c != nil && e.ttl > 0 {
-			if _, rerr := l.refresh(ctx, e); rerr != nil {
+			_, rerr := l.refresh(ctx, e)
+			l.noteTrouble(e, rerr)
+			if rerr != nil {
 				errs = append(errs, rerr)
 			} else if at := e.dueAt(); next.IsZero() || at.Before(next) {
 				next = at
@@ -377,6 +398,7 @@ func (l *Lifecycle) login(ctx context.Context, e *lcEntry) error {
 		}
 		c.SetToken(a.Secret)
 		e.c, e.gen, e.ttl, e.firstTTL, e.renew, e.canLogin = c, generations.Add(1), 0, 0, false, false
+		l.tokenReplaced(e)
 		return nil
 	}
 	if err := l.acquire(ctx); err != nil {
@@ -404,6 +426,13 @@ func (l *Lifecycle) login(ctx context.Context, e *lcEntry) error {
 	c.SetToken(secret.Auth.ClientToken)
 	ttl := time.Duration(secret.Auth.LeaseDuration) * time.Second
 	e.c, e.gen, e.obtained, e.ttl, e.firstTTL, e.renew, e.canLogin = c, generations.Add(1), l.opts.Now(), ttl, ttl, secret.Auth.Renewable, true
+	l.tokenReplaced(e)
+	if ttl > 0 {
+		select {
+		case l.obtained <- struct{}{}:
+		default:
+		}
+	}
 	return nil
 }
 
@@ -413,6 +442,8 @@ type request struct {
 	id           *Identity
 	// scrub is removed from Vault's error messages (a lease id).
 	scrub string
+	// lease is what a success does to the leases the identity holds.
+	lease leaseEffect
 	send  func(ctx context.Context, c *api.Client) (*api.Secret, error)
 }
 
@@ -423,17 +454,27 @@ func (l *Lifecycle) do(ctx context.Context, r request) (*api.Secret, uint64, err
 	if err := l.allowed(r.op, r.ns, r.path, r.id); err != nil {
 		return nil, 0, err
 	}
-	c, gen, fresh, err := l.client(ctx, r.id, nil)
+	e, err := l.entry(r.id)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer l.done(e)
+	c, gen, fresh, err := l.client(ctx, e, nil)
 	if err != nil {
 		return nil, 0, err
 	}
 	s, err := l.send(ctx, c, r)
 	var verr *Error
 	if err != nil && !fresh && r.id.Auth.Login != nil && errors.As(err, &verr) && verr.Reason == ReasonForbidden {
-		if c, gen, _, err = l.client(ctx, r.id, c); err != nil {
+		if c, gen, _, err = l.client(ctx, e, c); err != nil {
 			return nil, 0, err
 		}
 		s, err = l.send(ctx, c, r)
+	}
+	if err == nil {
+		// Still in use (done has not run): the entry cannot have been
+		// evicted between the answer and the pin.
+		l.applyLease(e, r, s, gen)
 	}
 	return s, gen, err
 }
@@ -501,5 +542,7 @@ func Retryable(err error) bool {
 		ReasonRedirect, ReasonCredentials, ReasonCanceled:
 		return true
 	}
-	return false
+	// Slots free up as other identities' leases end: worth a slow retry.
+	var lim *IdentityLimitError
+	return errors.As(err, &lim)
 }

@@ -88,7 +88,7 @@ func (l *Lifecycle) IssueCertificate(ctx context.Context, req PKIRequest) (*Cert
 		return nil, &Error{Op: "issue", Address: req.Identity.Connection.Address, Path: p, Reason: ReasonConfig, Err: errors.New("mount and role are required")}
 	}
 	params := req.params()
-	s, _, err := l.do(ctx, request{op: "issue", ns: req.Namespace, path: p, id: req.Identity,
+	s, _, err := l.do(ctx, request{op: "issue", ns: req.Namespace, path: p, id: req.Identity, lease: leaseHold,
 		send: func(ctx context.Context, c *api.Client) (*api.Secret, error) {
 			return c.Logical().WriteWithContext(ctx, p, params)
 		}})

@@ -16,6 +16,12 @@ type auditCounts struct{ reads, logins int }
 // countLogins counts login requests to path in a file audit log.
 func countLogins(t testing.TB, audit, path string) int {
 	t.Helper()
+	return countAudit(t, audit, func(p string) bool { return p == path })
+}
+
+// countAudit counts the requests in the audit log audit whose path matches.
+func countAudit(t testing.TB, audit string, match func(path string) bool) int {
+	t.Helper()
 	b, err := os.ReadFile(audit)
 	require.NoError(t, err)
 	n := 0
@@ -26,7 +32,7 @@ func countLogins(t testing.TB, audit, path string) int {
 				Path string `json:"path"`
 			} `json:"request"`
 		}
-		if json.Unmarshal([]byte(line), &e) == nil && e.Type == "request" && e.Request.Path == path {
+		if json.Unmarshal([]byte(line), &e) == nil && e.Type == "request" && match(e.Request.Path) {
 			n++
 		}
 	}

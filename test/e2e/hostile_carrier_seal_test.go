@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,21 +86,7 @@ func attackerToken(t testing.TB) (string, *api.Client) {
 // auditCount counts the requests in Vault's audit log whose path has prefix.
 func (cw *companionWorld) auditCount(t testing.TB, prefix string) int {
 	t.Helper()
-	b, err := os.ReadFile(cw.audit)
-	require.NoError(t, err)
-	n := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		var e struct {
-			Type    string `json:"type"`
-			Request struct {
-				Path string `json:"path"`
-			} `json:"request"`
-		}
-		if json.Unmarshal([]byte(line), &e) == nil && e.Type == "request" && strings.HasPrefix(e.Request.Path, prefix) {
-			n++
-		}
-	}
-	return n
+	return countAudit(t, cw.audit, func(p string) bool { return strings.HasPrefix(p, prefix) })
 }
 
 // tokenRequests is the apiserver's count of TokenRequests (POST
@@ -395,7 +380,7 @@ spec:
   type: kv-v2
   mount: secret
   path: %s
-  refreshAfter: 1s
+  refreshAfter: 5s
   vaultAuthRef: vault-auth-k8s
   destination: {name: %s, create: true}
 `, name, path, name+"-secret")
@@ -427,7 +412,7 @@ func TestRefreshOnlyOwningApplication(t *testing.T) {
 		_, err := vaultSrv.Client.KVv2("secret").Put(ctx, p, map[string]any{"k": "v2"})
 		require.NoError(t, err)
 	}
-	eventually(t, 10*time.Second, func() (bool, string) {
+	eventually(t, 15*time.Second, func() (bool, string) {
 		return cw.refreshOf(t, "owner-app") == "hard", "a hard refresh of the owning Application"
 	}, cw.companion)
 	cw.statusSays(t, "webapp-ns", "vaultcmp-vss.claimed", `deploys to namespace "team-b", not the carrier's "webapp-ns"`)
