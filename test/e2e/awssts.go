@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -157,6 +159,7 @@ func (f *FakeSTS) assumeRole(w http.ResponseWriter, ctx context.Context, form ur
 	f.mu.Lock()
 	f.keys[id] = stsKey{secret: secret, session: tok, arn: arn}
 	f.mu.Unlock()
+	w.Header().Set("Content-Type", "text/xml")
 	fmt.Fprintf(w, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
 <AssumeRoleWithWebIdentityResult>
 <SubjectFromWebIdentityToken>%s</SubjectFromWebIdentityToken>
@@ -201,8 +204,11 @@ func (f *FakeSTS) callerIdentity(w http.ResponseWriter, r *http.Request, body []
 		stsError(w, http.StatusForbidden, "SignatureDoesNotMatch", "Signature expired or X-Amz-Date missing")
 		return
 	}
-	// Re-sign the same signed headers with the key, with the SDK's signer.
-	re, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+	// Re-sign the same signed headers with the key, with the SDK's signer,
+	// the path normalized as AWS does for SigV4 (Vault forwards "//").
+	u := *r.URL
+	u.Scheme, u.Host, u.Path, u.RawPath = "http", r.Host, path.Clean("/"+u.Path), ""
+	re, _ := http.NewRequest(r.Method, u.String(), bytes.NewReader(body))
 	re.Host = r.Host
 	signed := strings.Split(fields["SignedHeaders"], ";")
 	re.Header = http.Header{}
@@ -223,9 +229,13 @@ func (f *FakeSTS) callerIdentity(w http.ResponseWriter, r *http.Request, body []
 		return
 	}
 	if re.Header.Get("Authorization") != auth {
+		if os.Getenv("FAKESTS_DEBUG") != "" {
+			fmt.Fprintf(os.Stderr, "FAKESTS host=%q uri=%q cl=%d body=%q\nheaders=%v\ngot=%s\nwant=%s\n", r.Host, r.URL.RequestURI(), r.ContentLength, body, r.Header, auth, re.Header.Get("Authorization"))
+		}
 		stsError(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
 		return
 	}
+	w.Header().Set("Content-Type", "text/xml") // as AWS; Vault requires it
 	fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
 <GetCallerIdentityResult><Arn>%s</Arn><UserId>AIDA%s</UserId><Account>%s</Account></GetCallerIdentityResult>
 <ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata>
