@@ -16,7 +16,8 @@ var _ credentials.ServiceAccountReader = nsCredentials{}
 func (cr nsCredentials) ServiceAccountAnnotations(ctx context.Context, ns, name string) (map[string]string, error) {
 	sa, err := cr.kube.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("reading service account %s/%s: %w", ns, name, err)
+		// The caller names the step and the account; the API error says why.
+		return nil, fmt.Errorf("get: %w", err)
 	}
 	return sa.Annotations, nil
 }
