@@ -171,7 +171,7 @@ func awsLogin(ctx context.Context, p *Plan, src credentials.Source, set AWSSetti
 	default:
 		if !set.AllowPodIdentity {
 			return vault.Auth{}, authErr(pa.Name, PodIdentityHint,
-				errors.New("spec.aws names no credentials (secretRef or irsaServiceAccount), and the pod's own AWS identity is not used"))
+				errors.New("spec.aws names no credentials (secretRef or irsaServiceAccount), and the pod's own AWS identity is not used: every app shares it (the operator allows it with "+EnvAWSAllowPodIdentity+"=true)"))
 		}
 		l.Credentials = podIdentity(ap.region)
 		subject = "aws-pod-identity"

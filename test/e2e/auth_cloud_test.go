@@ -51,7 +51,9 @@ func awsCompanionEnv(w *argoWorld) []string {
 	if awsErr != nil {
 		return nil
 	}
-	return []string{"VAULTCMP_AWS_STS_ENDPOINT=" + awsSTS.URL}
+	// Working keys of its own, which it must not use for an app.
+	return []string{"VAULTCMP_AWS_STS_ENDPOINT=" + awsSTS.URL,
+		"AWS_ACCESS_KEY_ID=" + awsUserID, "AWS_SECRET_ACCESS_KEY=" + awsUserSecret, "AWS_EC2_METADATA_DISABLED=true"}
 }
 
 func setupAWS(ctx context.Context, w *argoWorld) error {
@@ -277,4 +279,23 @@ func TestAWSAuthCompanion(t *testing.T) {
 	assert.Greater(t, awsSTS.Calls("AssumeRoleWithWebIdentity"), before, "the companion exchanged the app's web identity")
 	assertNoSecrets(t, cw.companion.Log())
 	cw.deleteCarrier(t, "vaultcmp-vds.aws-db-creds")
+
+	// A VaultAuth with no credentials of its own: the companion does not
+	// use its own AWS identity (its environment has working keys); the
+	// Event says why and what to do.
+	t.Run("the pod's own identity is refused by default", func(t *testing.T) {
+		files := map[string]string{
+			"aws-auth.yaml": awsAuth("vault-auth-aws-pod", ""),
+			"dynamic.yaml":  strings.ReplaceAll(vds("aws-pod-creds", "creds/webapp-readonly", "aws-pod-secret", ""), "vault-auth-k8s", "vault-auth-aws-pod"),
+		}
+		cw.deploy(t, files)
+		carrier := "vaultcmp-vds.aws-pod-creds"
+		want := "the pod's own AWS identity is not used"
+		eventually(t, 30*time.Second, func() (bool, string) {
+			return strings.Contains(cw.events(t, carrier), want), "an Event naming the refusal (events: " + cw.events(t, carrier) + ")"
+		}, cw.companion)
+		assert.Contains(t, cw.events(t, carrier), "VAULTCMP_AWS_ALLOW_POD_IDENTITY")
+		assert.Nil(t, cw.secret(t, "aws-pod-secret"), "nothing written")
+		cw.deleteCarrier(t, carrier)
+	})
 }
