@@ -107,15 +107,27 @@ type Connection struct {
 // Auth is a resolved VaultAuth. Secrets are named, never inlined; every name
 // is in the carrier's namespace.
 type Auth struct {
-	Method         string            `json:"method"` // kubernetes, jwt, appRole
+	Method         string            `json:"method"` // kubernetes, jwt, appRole, aws
 	Mount          string            `json:"mount"`
-	Namespace      string            `json:"namespace,omitempty"` // Vault namespace of the login
-	Role           string            `json:"role,omitempty"`      // kubernetes/jwt role; appRole: the role id
-	ServiceAccount string            `json:"serviceAccount,omitempty"`
+	Namespace      string            `json:"namespace,omitempty"`      // Vault namespace of the login
+	Role           string            `json:"role,omitempty"`           // kubernetes/jwt role; appRole: the role id
+	ServiceAccount string            `json:"serviceAccount,omitempty"` // aws: the irsaServiceAccount
 	Audiences      []string          `json:"audiences,omitempty"`
 	TokenSeconds   int64             `json:"tokenExpirationSeconds,omitempty"`
 	Headers        map[string]string `json:"headers,omitempty"`
-	SecretRef      *SecretKeyRef     `json:"secretRef,omitempty"` // appRole secret-id, jwt token
+	SecretRef      *SecretKeyRef     `json:"secretRef,omitempty"` // appRole secret-id, jwt token; aws: the keys' Secret (no key)
+	AWS            *AWSAuth          `json:"aws,omitempty"`       // method aws only
+}
+
+// AWSAuth is the rest of an aws VaultAuth (spec.aws): which STS endpoint
+// and region the login is signed for. An endpoint here is used only when
+// the operator allows it (see identity's AWS settings).
+type AWSAuth struct {
+	Region      string `json:"region,omitempty"`
+	HeaderValue string `json:"headerValue,omitempty"`
+	SessionName string `json:"sessionName,omitempty"`
+	STSEndpoint string `json:"stsEndpoint,omitempty"`
+	IAMEndpoint string `json:"iamEndpoint,omitempty"`
 }
 
 // SecretKeyRef names one key of a Secret in the carrier's namespace.

@@ -16,7 +16,7 @@ import (
 
 // AuthMethods are the VaultAuth methods vaultcmp logs in with, in generate
 // (identity.Resolve) as in the companion (Validate): the others are refused.
-var AuthMethods = []string{v1beta1.MethodKubernetes, v1beta1.MethodJWT, v1beta1.MethodAppRole}
+var AuthMethods = []string{v1beta1.MethodKubernetes, v1beta1.MethodJWT, v1beta1.MethodAppRole, v1beta1.MethodAWS}
 
 // SupportedMethod reports whether vaultcmp logs in with the VaultAuth method m.
 func SupportedMethod(m string) bool { return slices.Contains(AuthMethods, m) }
@@ -110,6 +110,12 @@ func authSpec(a *Auth) *v1beta1.VaultAuthSpec {
 			TokenAudiences: a.Audiences, TokenExpirationSeconds: a.TokenSeconds}
 	case v1beta1.MethodAppRole:
 		s.AppRole = &v1beta1.VaultAuthConfigAppRole{RoleID: a.Role, SecretRef: ref}
+	case v1beta1.MethodAWS:
+		c := &v1beta1.VaultAuthConfigAWS{Role: a.Role, SecretRef: ref.Name, IRSAServiceAccount: a.ServiceAccount}
+		if x := a.AWS; x != nil {
+			c.Region, c.HeaderValue, c.SessionName, c.STSEndpoint, c.IAMEndpoint = x.Region, x.HeaderValue, x.SessionName, x.STSEndpoint, x.IAMEndpoint
+		}
+		s.AWS = c
 	}
 	return s
 }

@@ -39,7 +39,16 @@ func TestValidateAppliesGeneratesRules(t *testing.T) {
 		{"auth mount with .. inside", func(c *contract.V1) { c.Auth.Mount = "kubernetes/../../sys" }, "spec.mount"},
 		{"auth mount absolute", func(c *contract.V1) { c.Auth.Mount = "/cubbyhole" }, "spec.mount"},
 		{"auth mount empty", func(c *contract.V1) { c.Auth.Mount = "" }, "spec.mount"},
-		{"unsupported method", func(c *contract.V1) { c.Auth.Method = "aws" }, `auth.method "aws"`},
+		{"unsupported method", func(c *contract.V1) { c.Auth.Method = "gcp" }, `auth.method "gcp"`},
+		{"aws without role", func(c *contract.V1) {
+			c.Auth = &contract.Auth{Method: "aws", Mount: "aws", ServiceAccount: "sa"}
+		}, "spec.aws.role"},
+		{"aws irsaServiceAccount name", func(c *contract.V1) {
+			c.Auth = &contract.Auth{Method: "aws", Mount: "aws", Role: "r", ServiceAccount: "../admin"}
+		}, "spec.aws.irsaServiceAccount"},
+		{"aws secretRef name", func(c *contract.V1) {
+			c.Auth = &contract.Auth{Method: "aws", Mount: "aws", Role: "r", SecretRef: &contract.SecretKeyRef{Name: "a/b"}}
+		}, "spec.aws.secretRef"},
 		{"token method", func(c *contract.V1) { c.Auth.Method = "token" }, `auth.method "token"`},
 		{"service account name", func(c *contract.V1) { c.Auth.ServiceAccount = "../admin" }, "spec.kubernetes.serviceAccount"},
 		{"token lifetime under the minimum", func(c *contract.V1) { c.Auth.TokenSeconds = 10 }, "tokenExpirationSeconds"},

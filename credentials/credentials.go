@@ -72,3 +72,10 @@ func qualified(ns, name string) string {
 	}
 	return ns + "/" + name
 }
+
+// ServiceAccountReader is a Source that can read a service account's
+// annotations (the eks.amazonaws.com/role-arn of an aws
+// irsaServiceAccount). Env cannot: a render has no cluster.
+type ServiceAccountReader interface {
+	ServiceAccountAnnotations(ctx context.Context, namespace, name string) (map[string]string, error)
+}

@@ -34,6 +34,10 @@ func (p *Plan) Contract() (contract.Connection, *contract.Auth) {
 	if r := pa.SecretRef; r != nil {
 		a.SecretRef = &contract.SecretKeyRef{Name: r.Name, Key: r.Key}
 	}
+	if x := pa.AWS; x != nil {
+		cp := *x
+		a.AWS = &cp
+	}
 	return c, a
 }
 
@@ -60,6 +64,10 @@ func FromContract(ns string, c *contract.V1) (*Plan, error) {
 		}
 		if r := ca.SecretRef; r != nil {
 			p.Auth.SecretRef = &SecretKey{Namespace: ns, Name: r.Name, Key: r.Key}
+		}
+		if x := ca.AWS; x != nil {
+			cp := *x
+			p.Auth.AWS = &cp
 		}
 	}
 	return p, nil

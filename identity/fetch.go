@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
@@ -92,6 +93,12 @@ func login(ctx context.Context, p *Plan, src credentials.Source) (vault.Auth, *F
 			return src.ServiceAccountToken(ctx, ns, sa, aud, exp)
 		})
 		a.Subject, a.Audiences = qualified(ns, sa), aud
+	case v1beta1.MethodAWS:
+		aa, ferr := awsLogin(ctx, p, src, AWSSettingsFromEnv(os.LookupEnv))
+		if ferr != nil {
+			return a, ferr
+		}
+		a = aa
 	default:
 		return a, unsupported(pa.Name, pa.Method)
 	}

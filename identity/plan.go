@@ -72,15 +72,16 @@ type SecretKey struct {
 // method, and which Secret key or service account gives the credential.
 type Auth struct {
 	Name           string // the VaultAuth's name, for messages; empty from a contract
-	Method         string // kubernetes, jwt, appRole (others are refused by Fetch)
+	Method         string // kubernetes, jwt, appRole, aws (others are refused by Fetch)
 	Mount          string
 	Namespace      string // Vault namespace of the login
 	Role           string // kubernetes/jwt role; appRole: the role id
-	ServiceAccount string // kubernetes, jwt without SecretRef: in Plan.Consumer
+	ServiceAccount string // kubernetes, jwt without SecretRef, aws irsaServiceAccount: in Plan.Consumer
 	Audiences      []string
 	TokenSeconds   int64
 	Headers        map[string]string
-	SecretRef      *SecretKey // appRole secret-id, jwt token
+	SecretRef      *SecretKey        // appRole secret-id, jwt token; aws: the keys' Secret (Key empty)
+	AWS            *contract.AWSAuth // method aws: region, endpoints, header, session name
 }
 
 // Plan is a consumer's Vault identity as its refs say, before any
@@ -245,7 +246,7 @@ func checkAuth(va *v1beta1.VaultAuth) *FieldError {
 }
 
 func unsupported(name, method string) *FieldError {
-	return authErr(name, "use kubernetes, jwt or appRole, or set VAULT_TOKEN", fmt.Errorf("method %q is not supported by vaultcmp", method))
+	return authErr(name, "use kubernetes, jwt, appRole or aws, or set VAULT_TOKEN", fmt.Errorf("method %q is not supported by vaultcmp", method))
 }
 
 // authErr is a refusal about the VaultAuth named name (empty: the one a
@@ -289,6 +290,17 @@ func authOf(va *v1beta1.VaultAuth, consumerNS string) *Auth {
 		if ar := s.AppRole; ar != nil {
 			a.Role = ar.RoleID
 			a.SecretRef = secret(ar.SecretRef, v1beta1.DefaultAppRoleSecretKey)
+		}
+	case v1beta1.MethodAWS:
+		a.Mount = mountOr(a.Mount, "aws")
+		a.AWS = &contract.AWSAuth{}
+		if c := s.AWS; c != nil {
+			a.Role, a.ServiceAccount = c.Role, c.IRSAServiceAccount
+			if c.SecretRef != "" {
+				a.SecretRef = &SecretKey{Namespace: consumerNS, Name: c.SecretRef}
+			}
+			a.AWS = &contract.AWSAuth{Region: c.Region, HeaderValue: c.HeaderValue, SessionName: c.SessionName,
+				STSEndpoint: c.STSEndpoint, IAMEndpoint: c.IAMEndpoint}
 		}
 	}
 	return a

@@ -165,7 +165,7 @@ func TestResolve(t *testing.T) {
 		{
 			name:  "an unsupported method",
 			objs:  []v1beta1.Object{defConn, vaultAuth("app", "default", v1beta1.VaultAuthSpec{Method: "gcp", Mount: "gcp"})},
-			field: "spec.vaultAuthRef", err: `VaultAuth default: method "gcp" is not supported by vaultcmp`, hint: "use kubernetes, jwt or appRole",
+			field: "spec.vaultAuthRef", err: `VaultAuth default: method "gcp" is not supported by vaultcmp`, hint: "use kubernetes, jwt, appRole or aws",
 		},
 		{
 			name: "an unsupported method with VAULT_TOKEN: the token is used, the VaultAuth kept by names",

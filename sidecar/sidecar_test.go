@@ -286,6 +286,11 @@ var wantClusterRules = []rbacv1.PolicyRule{{
 	APIGroups: []string{""},
 	Resources: []string{"serviceaccounts/token"},
 	Verbs:     []string{"create"},
+}, {
+	// aws auth: the irsaServiceAccount's role annotation.
+	APIGroups: []string{""},
+	Resources: []string{"serviceaccounts"},
+	Verbs:     []string{"get"},
 }}
 
 func TestComponent(t *testing.T) {

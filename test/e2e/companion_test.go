@@ -132,10 +132,10 @@ path "secret/data/companion/*" { capabilities = ["read"] }
 `
 
 func (cw *companionWorld) startCompanion(ctx context.Context, args ...string) (*Companion, error) {
-	c, err := StartCompanion(ctx, vaultcmp, cw.kubeconfig, []string{
+	c, err := StartCompanion(ctx, vaultcmp, cw.kubeconfig, append([]string{
 		"HOME=" + os.TempDir(), "VAULTCMP_HMAC_KEY=" + companionHMACKey,
 		"VAULTCMP_ALLOWED_VAULT_ADDRESSES=" + vaultSrv.Addr + ",http://" + cw.proxy.Addr,
-	}, args...)
+	}, awsCompanionEnv(cw.argoWorld)...), args...)
 	if c != nil {
 		c.MetricsToken = cw.metricsToken
 	}
