@@ -45,7 +45,7 @@ func TestDesiredSecret(t *testing.T) {
 			Labels:      map[string]string{"team": "a", "app.kubernetes.io/instance": "sneaky"},
 			Annotations: map[string]string{"note": "x", "argocd.argoproj.io/tracking-id": "sneaky"}},
 	}}}
-	s := desiredSecret(carrier, c, map[string][]byte{"tls.crt": []byte("c"), "tls.key": []byte("k")})
+	s := desiredSecret(carrier, c, map[string][]byte{"tls.crt": []byte("c"), "tls.key": []byte("k")}, "")
 	assert.Equal(t, map[string]string{"team": "a", "app.kubernetes.io/managed-by": "vaultcmp", "vaultcmp.io/delivery": "in-cluster"}, s.Labels)
 	assert.Equal(t, map[string]string{"note": "x", "vaultcmp.io/owner": "VaultPKISecret/tls"}, s.Annotations)
 	assert.Equal(t, corev1.SecretTypeTLS, s.Type)

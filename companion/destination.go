@@ -22,11 +22,14 @@ const (
 	annotationOwner = "vaultcmp.io/owner"
 )
 
-// argoTracking reports Argo CD's own tracking metadata, which the companion
-// never copies onto a Secret it creates: Argo CD would take that Secret for
-// one of its app's resources that left git, and prune it.
-func argoTracking(k string) bool {
-	return k == "app.kubernetes.io/instance" || strings.HasPrefix(k, "argocd.argoproj.io/") || k == "kubectl.kubernetes.io/last-applied-configuration"
+// argoTracking reports the metadata the companion never copies from a
+// destination onto a Secret it creates: Argo CD's tracking keys
+// (contract.ArgoTracking, with the installation's custom instance label
+// key) and, beyond that rule, every other argocd.argoproj.io/ key (sync
+// options, waves, hooks: directives for objects Argo CD applies, which
+// this Secret is not).
+func argoTracking(k, instanceLabelKey string) bool {
+	return contract.ArgoTracking(k, instanceLabelKey) || strings.HasPrefix(k, "argocd.argoproj.io/")
 }
 
 // writeDestination writes data into the contract's destination Secret, with
@@ -40,9 +43,11 @@ func argoTracking(k string) bool {
 //     overwrite, and only if nothing else owns it (decideDestination).
 //   - create: false — the Secret must exist; only its data is written.
 //
-// A Secret that belongs to something else is refused (*refusedError). It
-// reports whether anything changed.
-func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *corev1.Secret, c *contract.V1, data map[string][]byte) (bool, error) {
+// A Secret that belongs to something else is refused (*refusedError). A
+// Secret the companion writes whole never carries Argo CD's tracking
+// (argoTracking; instanceLabelKey is the installation's custom instance
+// label key, "" for the default only). It reports whether anything changed.
+func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *corev1.Secret, c *contract.V1, data map[string][]byte, instanceLabelKey string) (bool, error) {
 	d := c.Object.Destination()
 	ns := carrier.Namespace
 	secrets := kube.CoreV1().Secrets(ns)
@@ -53,7 +58,7 @@ func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *c
 	if err != nil {
 		return false, fmt.Errorf("reading destination Secret %s/%s: %w", ns, d.Name, err)
 	}
-	action, err := decideDestination(carrier, d, cur)
+	action, err := decideDestination(carrier, d, cur, instanceLabelKey)
 	if err != nil {
 		return false, err
 	}
@@ -67,7 +72,7 @@ func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *c
 		}
 		return true, nil
 	}
-	want := desiredSecret(carrier, c, data)
+	want := desiredSecret(carrier, c, data, instanceLabelKey)
 	if action == destCreate {
 		if _, err := secrets.Create(ctx, want, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
 			return false, fmt.Errorf("creating Secret %s/%s: %w", ns, d.Name, err)
@@ -96,12 +101,13 @@ func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *c
 	return true, nil
 }
 
-// desiredSecret is the destination Secret of a create: true contract.
-func desiredSecret(carrier *corev1.Secret, c *contract.V1, data map[string][]byte) *corev1.Secret {
+// desiredSecret is the destination Secret of a create: true contract,
+// without Argo CD's tracking (argoTracking).
+func desiredSecret(carrier *corev1.Secret, c *contract.V1, data map[string][]byte, instanceLabelKey string) *corev1.Secret {
 	d := c.Object.Destination()
 	labels := map[string]string{}
 	for k, v := range d.Labels {
-		if !argoTracking(k) {
+		if !argoTracking(k, instanceLabelKey) {
 			labels[k] = v
 		}
 	}
@@ -109,7 +115,7 @@ func desiredSecret(carrier *corev1.Secret, c *contract.V1, data map[string][]byt
 	labels[contract.LabelDelivery] = contract.DeliveryInCluster
 	annotations := map[string]string{}
 	for k, v := range d.Annotations {
-		if !argoTracking(k) {
+		if !argoTracking(k, instanceLabelKey) {
 			annotations[k] = v
 		}
 	}
@@ -156,7 +162,7 @@ func readDestination(ctx context.Context, kube kubernetes.Interface, ns string, 
 
 // clearDestination empties a create: false destination (PKI clear: true),
 // unless it belongs to something else (decideDestination).
-func clearDestination(ctx context.Context, kube kubernetes.Interface, carrier *corev1.Secret, c *contract.V1) error {
+func clearDestination(ctx context.Context, kube kubernetes.Interface, carrier *corev1.Secret, c *contract.V1, instanceLabelKey string) error {
 	ns := carrier.Namespace
 	s, err := kube.CoreV1().Secrets(ns).Get(ctx, c.Object.Destination().Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -165,7 +171,7 @@ func clearDestination(ctx context.Context, kube kubernetes.Interface, carrier *c
 	if err != nil {
 		return fmt.Errorf("reading destination Secret %s/%s: %w", ns, c.Object.Destination().Name, err)
 	}
-	if action, err := decideDestination(carrier, c.Object.Destination(), s); err != nil || action != destWriteData {
+	if action, err := decideDestination(carrier, c.Object.Destination(), s, instanceLabelKey); err != nil || action != destWriteData {
 		return err
 	}
 	s.Data = nil

@@ -122,14 +122,14 @@ func (r *Reconciler) dynamic(ctx context.Context, carrier *corev1.Secret, c *con
 			return outcome{state: st}, nil
 		}
 		first := st.Change == ""
-		if _, err := writeDestination(ctx, r.Kube, carrier, c, data); err != nil {
+		if _, err := writeDestination(ctx, r.Kube, carrier, c, data, r.InstanceLabelKey); err != nil {
 			return outcome{}, err
 		}
 		st.DataHMAC, st.Change = mac, mac
 		return r.rotated(c, carrier, st, first, "static credentials rotated in Vault"), nil
 	}
 	first := st.Change == ""
-	if _, err := writeDestination(ctx, r.Kube, carrier, c, data); err != nil {
+	if _, err := writeDestination(ctx, r.Kube, carrier, c, data, r.InstanceLabelKey); err != nil {
 		// The new lease is orphaned unless revoked now.
 		if sec.Lease.ID != "" {
 			_ = r.Vault.RevokeLease(ctx, id, sec.Lease.ID)

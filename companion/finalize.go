@@ -47,7 +47,7 @@ func (r *Reconciler) finalize(ctx context.Context, carrier *corev1.Secret) (ctrl
 		}
 	}
 	if c, cerr := r.sealedContract(carrier); cerr == nil && c.Object.PKI != nil && c.Object.PKI.Clear && !c.Object.PKI.Destination.Create {
-		if err := clearDestination(ctx, r.Kube, carrier, c); err != nil {
+		if err := clearDestination(ctx, r.Kube, carrier, c, r.InstanceLabelKey); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -65,6 +65,9 @@ type Options struct {
 	// say so), see vault/identities.go.
 	MaxVaultIdentities int
 	Logger             logr.Logger
+	// InstanceLabelKey is Argo CD's application.instanceLabelKey when the
+	// installation changed it (--argocd-instance-label-key).
+	InstanceLabelKey string
 }
 
 // ErrNoAllowList is returned when no Vault address is allowed: the companion
@@ -146,6 +149,7 @@ func Run(ctx context.Context, opts Options) error {
 		Limits:        opts.Limits,
 		Runtime:       runtimeID(),
 	}
+	r.InstanceLabelKey = opts.InstanceLabelKey
 	if r.Templates, err = opts.templateRunner(); err != nil {
 		return err
 	}

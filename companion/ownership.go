@@ -18,8 +18,8 @@ import (
 // Argo CD's tracking of the resources of an Application: the label (value:
 // the app's instance name) or the annotation (<app>:<group>/<kind>:<ns>/<name>).
 const (
-	labelArgoInstance      = "app.kubernetes.io/instance"
-	annotationArgoTracking = "argocd.argoproj.io/tracking-id"
+	labelArgoInstance      = contract.ArgoInstanceLabel
+	annotationArgoTracking = contract.ArgoTrackingID
 	// managedByVSO is the app.kubernetes.io/managed-by of Secrets that VSO
 	// itself syncs (VSO's helpers.OwnerLabels).
 	managedByVSO = "hashicorp-vso"
@@ -59,7 +59,7 @@ func errorReason(err error) string {
 // checkDestination refuses, before anything is asked of Vault, a
 // destination that belongs to something else (decideDestination);
 // writeDestination decides again on the Secret it writes.
-func checkDestination(ctx context.Context, kube kubernetes.Interface, carrier *corev1.Secret, c *contract.V1) error {
+func checkDestination(ctx context.Context, kube kubernetes.Interface, carrier *corev1.Secret, c *contract.V1, instanceLabelKey string) error {
 	if c.Delivery != contract.DeliveryInCluster {
 		return nil // inline: the companion writes no Secret
 	}
@@ -71,7 +71,7 @@ func checkDestination(ctx context.Context, kube kubernetes.Interface, carrier *c
 	if err != nil {
 		return fmt.Errorf("reading destination Secret %s/%s: %w", carrier.Namespace, d.Name, err)
 	}
-	_, err = decideDestination(carrier, d, cur)
+	_, err = decideDestination(carrier, d, cur, instanceLabelKey)
 	return err
 }
 
@@ -96,8 +96,10 @@ func checkDestination(ctx context.Context, kube kubernetes.Interface, carrier *c
 //     makes another's (an ownerReference, another app, vaultcmp's or VSO's
 //     label, a carrier, a service-account token).
 //
-// Every refusal is a *refusedError naming the owner.
-func decideDestination(carrier *corev1.Secret, d v1beta1.Destination, cur *corev1.Secret) (destAction, error) {
+// Every refusal is a *refusedError naming the owner. instanceLabelKey is
+// the installation's custom Argo CD instance label key ("": the default
+// only), read as tracking too.
+func decideDestination(carrier *corev1.Secret, d v1beta1.Destination, cur *corev1.Secret, instanceLabelKey string) (destAction, error) {
 	ns := carrier.Namespace
 	refuse := func(owner, why string) (destAction, error) {
 		return 0, &refusedError{Namespace: ns, Name: d.Name, Owner: owner, Why: why}
@@ -143,7 +145,7 @@ func decideDestination(carrier *corev1.Secret, d v1beta1.Destination, cur *corev
 		}
 		return destUpdate, nil
 	}
-	if app := otherApp(carrier, cur); app != "" {
+	if app := otherApp(carrier, cur, instanceLabelKey); app != "" {
 		return refuse("Argo CD Application "+app, "its tracking names another Application than the carrier's")
 	}
 	switch cur.Labels[labelManagedBy] {
@@ -172,9 +174,9 @@ func decideDestination(carrier *corev1.Secret, d v1beta1.Destination, cur *corev
 // carrier's ("" when s has no tracking, or only the carrier's). Instance
 // names are compared whole (with the "<namespace>_" of apps in any
 // namespace).
-func otherApp(carrier, s *corev1.Secret) string {
-	ours := trackingApps(carrier)
-	for _, a := range trackingApps(s) {
+func otherApp(carrier, s *corev1.Secret, instanceLabelKey string) string {
+	ours := trackingApps(carrier, instanceLabelKey)
+	for _, a := range trackingApps(s, instanceLabelKey) {
 		found := false
 		for _, o := range ours {
 			found = found || a == o
@@ -187,10 +189,14 @@ func otherApp(carrier, s *corev1.Secret) string {
 }
 
 // trackingApps are the Application instance names in an object's Argo CD
-// tracking label and annotation.
-func trackingApps(s *corev1.Secret) []string {
+// tracking labels (the default key and the installation's custom one) and
+// annotation.
+func trackingApps(s *corev1.Secret, instanceLabelKey string) []string {
 	var apps []string
 	if l := s.Labels[labelArgoInstance]; l != "" {
+		apps = append(apps, l)
+	}
+	if l := s.Labels[instanceLabelKey]; instanceLabelKey != "" && instanceLabelKey != labelArgoInstance && l != "" {
 		apps = append(apps, l)
 	}
 	if id := s.Annotations[annotationArgoTracking]; id != "" {

@@ -90,7 +90,7 @@ func TestDecideDestination(t *testing.T) {
 		{name: "same app, create false: data", d: dataOnly, cur: secret(corev1.SecretTypeTLS, label(labelArgoInstance, "webapp")), want: destWriteData},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := decideDestination(carrier, tc.d, tc.cur)
+			got, err := decideDestination(carrier, tc.d, tc.cur, "")
 			switch {
 			case tc.refused != "":
 				var r *refusedError
@@ -116,7 +116,7 @@ func TestDecideDestination(t *testing.T) {
 func TestDecideDestinationUntrackedCarrier(t *testing.T) {
 	carrier := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vaultcmp-vds.db", Namespace: "app", UID: "c"}, Type: contract.SecretType}
 	cur := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "app", Labels: map[string]string{labelArgoInstance: "webapp"}}, Type: corev1.SecretTypeOpaque}
-	_, err := decideDestination(carrier, v1beta1.Destination{Name: "db", Create: true, Overwrite: true}, cur)
+	_, err := decideDestination(carrier, v1beta1.Destination{Name: "db", Create: true, Overwrite: true}, cur, "")
 	var r *refusedError
 	require.ErrorAs(t, err, &r)
 	assert.Equal(t, "Argo CD Application webapp", r.Owner)

@@ -61,7 +61,7 @@ func (r *Reconciler) pki(ctx context.Context, carrier *corev1.Secret, c *contrac
 		return outcome{}, err
 	}
 	first := st.Change == "" // not st.Serial: a contract change moved it to st.Old (supersede)
-	if _, err := writeDestination(ctx, r.Kube, carrier, c, data); err != nil {
+	if _, err := writeDestination(ctx, r.Kube, carrier, c, data, r.InstanceLabelKey); err != nil {
 		if spec.Revoke {
 			_ = r.revokeCertificate(ctx, carrier, c, id, cert.Serial, stringData(cert.Data))
 		}

@@ -51,6 +51,10 @@ type Reconciler struct {
 	Runtime string
 	// Templates runs the builds (nil: in this process, default bounds).
 	Templates *TemplateRunner
+	// InstanceLabelKey is the installation's custom Argo CD instance label
+	// key (argocd-cm application.instanceLabelKey; "": the default only),
+	// never copied onto a destination and read as tracking (tracking hygiene).
+	InstanceLabelKey string
 
 	holders leaseHolders // carriers holding leases, by identity (tokenwatch.go)
 }
@@ -125,7 +129,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err == nil {
 		// Before any token or Vault request: a destination that belongs to
 		// something else is refused (ownership.go).
-		err = checkDestination(ctx, r.Kube, &carrier, c)
+		err = checkDestination(ctx, r.Kube, &carrier, c, r.InstanceLabelKey)
 	}
 	var id *vault.Identity
 	if err == nil {

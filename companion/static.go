@@ -35,7 +35,7 @@ func (r *Reconciler) static(ctx context.Context, carrier *corev1.Secret, c *cont
 		st.NextAt = refreshNext(now, refresh, r.floors())
 	}
 	first := st.Change == ""
-	changed, err := writeDestination(ctx, r.Kube, carrier, c, data)
+	changed, err := writeDestination(ctx, r.Kube, carrier, c, data, r.InstanceLabelKey)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -88,7 +88,10 @@ func (r *Reconciler) inline(ctx context.Context, carrier *corev1.Secret, c *cont
 	if err != nil {
 		return outcome{}, err
 	}
-	patch := []byte(`{"metadata":{"annotations":{"argocd.argoproj.io/refresh":"hard"}}}`)
+	patch, err := hardRefreshPatch(r.now())
+	if err != nil {
+		return outcome{}, err
+	}
 	if _, err := r.Dynamic.Resource(applications).Namespace(r.ArgoNamespace).Patch(ctx, app, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
 		return outcome{}, fmt.Errorf("asking Argo CD to refresh Application %s/%s: %w", r.ArgoNamespace, app, err)
 	}

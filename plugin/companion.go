@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/vaultcmp/vaultcmp/companion"
+	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -23,6 +24,7 @@ func newCompanionCommand(env Env) *cobra.Command {
 		maxBackoff                                                                       time.Duration
 		floors                                                                           limitFlags
 		templates                                                                        companionTemplates
+		instanceLabelKey                                                                 string
 	)
 	cmd := &cobra.Command{
 		Use:   "companion",
@@ -71,6 +73,9 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 				MaxVaultIdentities: maxIdentities,
 				Logger:             zerologr.New(&lg),
 			}
+			if opts.InstanceLabelKey, err = instanceLabel(env, instanceLabelKey); err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
 			if err := templates.options(&opts); err != nil {
 				return err
 			}
@@ -93,6 +98,7 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 	f.BoolVar(&leaderElect, "leader-elect", false, "elect a leader on a Lease, so several replicas can run")
 	f.StringVar(&leNS, "leader-election-namespace", "", "namespace of the Lease (default: the pod's)")
 	f.StringVar(&argoNS, "argocd-namespace", "argocd", "namespace of Argo CD's Applications (hard refresh of inline secrets)")
+	f.StringVar(&instanceLabelKey, "argocd-instance-label-key", "", "Argo CD's application.instanceLabelKey when argocd-cm sets one (also "+contract.EnvInstanceLabelKey+"): never copied onto a Secret the companion writes")
 	f.StringArrayVar(&allowed, "allowed-vault-address", nil, "a Vault address credentials may be sent to (repeatable; also "+vault.EnvAllowedVaultAddresses+")")
 	f.StringVar(&hmacFile, "hmac-key-file", "", "the installation's HMAC key, the sidecar's (or "+EnvHMACKey+")")
 	f.IntVar(&concurrency, "concurrency", 16, "carriers reconciled at once")

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+	"github.com/vaultcmp/vaultcmp/contract"
 )
 
 // inlineSecret is an inline VaultStaticSecret's Secret, written as its YAML
@@ -89,7 +90,8 @@ func (s inlineSecret) encode() (doc []byte, ok bool) {
 
 // writeStringMap writes metadata's field (labels or annotations) as
 // writePlainSecret does: ours (key, value, key, value...) and theirs, ours
-// winning on conflict, in yaml.v3's key order. false: not plain.
+// winning on conflict, Argo CD's tracking keys of theirs dropped
+// (destinationSecret), in yaml.v3's key order. false: not plain.
 func writeStringMap(b *bytes.Buffer, field string, ours []string, theirs map[string]string) bool {
 	var room [8]string // most Secrets: ours and a few of theirs, no allocation
 	keys := room[:0]
@@ -97,7 +99,7 @@ func writeStringMap(b *bytes.Buffer, field string, ours []string, theirs map[str
 		keys = append(keys, ours[i])
 	}
 	for k := range theirs {
-		if _, mine := pairValue(ours, k); !mine {
+		if _, mine := pairValue(ours, k); !mine && !contract.ArgoTracking(k, "") {
 			keys = append(keys, k)
 		}
 	}

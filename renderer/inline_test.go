@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+	"github.com/vaultcmp/vaultcmp/contract"
 )
 
 // randomJob is an inline job with random names, labels, annotations, type,
@@ -46,6 +47,9 @@ func randomJob(r *rand.Rand) *job {
 		}
 		if r.IntN(6) == 0 { // a key of ours
 			m[[]string{LabelManagedBy, LabelDelivery, AnnotationOwner, argoSyncOptions}[r.IntN(4)]] = pick()
+		}
+		if r.IntN(6) == 0 { // Argo CD's tracking: dropped by both paths
+			m[[]string{contract.ArgoInstanceLabel, contract.ArgoTrackingID, contract.ArgoInstallationID, contract.LastApplied}[r.IntN(4)]] = pick()
 		}
 		return m
 	}

@@ -5,6 +5,7 @@ import (
 	"maps"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+	"github.com/vaultcmp/vaultcmp/contract"
 )
 
 // Labels and annotations vaultcmp writes.
@@ -47,7 +48,9 @@ func staticSecret(j *job) map[string]any {
 // the destination's labels, annotations and type; ours win on conflict. Without
 // it (VSO: the Secret exists and only its data is replaced) only the data is
 // written, and Argo CD is told never to prune the Secret, which it did not
-// create. destination.overwrite has no effect: Argo CD's apply always adopts
+// create. Argo CD's tracking keys in the destination's labels and
+// annotations are dropped (contract.ArgoTracking, the rule the companion
+// applies to the Secrets it writes): Argo CD sets its own on what it applies. destination.overwrite has no effect: Argo CD's apply always adopts
 // a Secret of the same name.
 func destinationSecret(d v1beta1.Destination, ns, ownerKind, ownerName, delivery string, extra map[string]any) map[string]any {
 	md := map[string]any{"name": d.Name}
@@ -77,11 +80,12 @@ func destinationSecret(d v1beta1.Destination, ns, ownerKind, ownerName, delivery
 	return out
 }
 
-// anyMap copies m into a map[string]any, leaving out the keys of ours.
+// anyMap copies m into a map[string]any, leaving out the keys of ours and
+// Argo CD's tracking keys.
 func anyMap(m map[string]string, ours map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		if _, taken := ours[k]; !taken {
+		if _, taken := ours[k]; !taken && !contract.ArgoTracking(k, "") {
 			out[k] = v
 		}
 	}

@@ -257,6 +257,7 @@ func TestArgoCDRefreshAfter(t *testing.T) {
 	c.waitApp(t, app, every+50*time.Second, "OutOfSync without a hard refresh by the test", func(a *App) bool { return a.Status.Sync.Status == "OutOfSync" })
 	t.Logf("OutOfSync %s after the change in Vault (refreshAfter %s)", time.Since(at).Round(100*time.Millisecond), every)
 	assert.Contains(t, cw.eventsIn(t, ns, carrier), "ArgoCDRefresh")
+	refreshConsumed(t, c, app)
 	assertDiff(t, c, app, ns, "ra-pass-1-Tq8", "ra-pass-2-Lm4")
 	replicaSets(1, "no rollout before the sync")
 	_, err = c.sync(t, app)

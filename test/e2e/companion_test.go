@@ -600,6 +600,7 @@ spec:
 	eventually(t, 12*time.Second, func() (bool, string) { // refreshAfter 5s: the floor
 		return appAnnotations(t, cw)["argocd.argoproj.io/refresh"] == "hard", "the hard-refresh annotation on the Application"
 	}, cw.companion)
+	assertRefreshTimestamp(t, appAnnotations(t, cw))
 	assert.Equal(t, "v1", string(cw.secret(t, "inline-secret").Data["k"]), "the companion never writes an inline Secret")
 	require.NoError(t, cw.cluster.Admin.CoreV1().Secrets("webapp-ns").Delete(ctx, "vaultcmp-vss.inline", metav1.DeleteOptions{}))
 }
