@@ -137,7 +137,7 @@ func TestArgoCDLabelTracking(t *testing.T) {
 	// Three reconcile periods (10s) and a hard refresh: nothing pruned,
 	// nothing synced again.
 	time.Sleep(30 * time.Second)
-	a = c.hardRefresh(t, app)
+	c.hardRefresh(t, app)
 	a = c.waitApp(t, app, 30*time.Second, "still Synced and Healthy", settled)
 	for _, r := range a.Status.Resources {
 		assert.False(t, r.Kind == "Secret" && r.Name == dest, "the companion's Secret is not one of the app's resources (status %s)", r.Status)
