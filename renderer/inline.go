@@ -3,6 +3,7 @@ package renderer
 import (
 	"bytes"
 	"encoding/base64"
+	"maps"
 	"slices"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
@@ -54,7 +55,7 @@ func (s inlineSecret) encode() (doc []byte, ok bool) {
 	// Keys in yaml.v3's order: apiVersion, data, kind, metadata, type;
 	// annotations, labels, name, namespace.
 	b.WriteString("---\napiVersion: " + secretAPIVersion + "\ndata:\n")
-	for _, k := range sortedKeys(s.data) {
+	for _, k := range slices.Sorted(maps.Keys(s.data)) {
 		writeDataKey(b, k)
 		b.WriteByte('"') // writeQuoted: base64 is never escaped
 		b.Write(base64.StdEncoding.AppendEncode(b.AvailableBuffer(), s.data[k]))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -213,7 +214,7 @@ func writePlainEntry(b *bytes.Buffer, k string, v any, indent int) bool {
 // YAML), keys in byte order: what encodeObject has always written.
 func writeSecretData(b *bytes.Buffer, data map[string]string) {
 	b.WriteString("data:\n")
-	for _, k := range sortedKeys(data) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		writeDataKey(b, k)
 		writeQuoted(b, data[k])
 		b.WriteByte('\n')

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/validate/content"
@@ -153,7 +155,7 @@ func secretProblems(obj map[string]any) []*Problem {
 	total := 0
 	for _, field := range []string{"data", "stringData"} {
 		m, _ := obj[field].(map[string]any)
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if msgs := validation.IsConfigMapKey(k); len(msgs) > 0 {
 				probs = append(probs, &Problem{Field: field,
 					Err:  fmt.Errorf("invalid Secret key %s: %s", safetext.Clean(k), strings.Join(msgs, "; ")),

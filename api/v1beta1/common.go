@@ -1,6 +1,7 @@
 package v1beta1
 
 import (
+	"maps"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -129,7 +130,7 @@ func validateTemplates(templates map[string]Template, p *field.Path) field.Error
 		return nil
 	}
 	var errs field.ErrorList
-	for _, k := range sortedKeys(templates) {
+	for _, k := range slices.Sorted(maps.Keys(templates)) {
 		errs = append(errs, validateSecretKey(k, p)...)
 		if templates[k].Text == "" {
 			errs = append(errs, field.Required(p.Key(k).Child("text"), ""))
