@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/internal/names"
 )
 
 // AnnotationChecksumPrefix prefixes the pod-template annotation that makes a
@@ -60,7 +61,7 @@ func addRolloutAnnotations(objs []map[string]any, jobs []*job, defaultNS string,
 			w := findWorkload(objs, t.Kind, t.Name, j.vo.ns, defaultNS)
 			if w == nil {
 				warnings = append(warnings, fmt.Sprintf("%s: rollout target %s %s is not in this app's output: it will not restart when Secret %s changes",
-					j.vo.src.Where(), t.Kind, qualified(j.vo.ns, t.Name), j.vss.Spec.Destination.Name))
+					j.vo.src.Where(), t.Kind, names.Qualified(j.vo.ns, t.Name), j.vss.Spec.Destination.Name))
 				continue
 			}
 			setPodAnnotation(w, checksumAnnotation(j.vss.Spec.Destination.Name), sum)

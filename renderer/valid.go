@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/vaultcmp/vaultcmp/internal/names"
 	"github.com/vaultcmp/vaultcmp/internal/safetext"
 )
 
@@ -49,7 +50,7 @@ func checkOutput(res *Result) Problems {
 // object it comes from when that is another one.
 func outputWhere(obj map[string]any, from *Object) string {
 	out := &Object{Data: obj}
-	self := fmt.Sprintf("%s %s", safetext.Clean(out.Kind()), safetext.Clean(qualified(out.Namespace(), out.Name())))
+	self := fmt.Sprintf("%s %s", safetext.Clean(out.Kind()), safetext.Clean(names.Qualified(out.Namespace(), out.Name())))
 	if from == nil {
 		return self
 	}
