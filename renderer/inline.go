@@ -62,8 +62,8 @@ func (s inlineSecret) encode() (doc []byte, ok bool) {
 		b.WriteString("\"\n")
 	}
 	b.WriteString("kind: " + secretKind + "\nmetadata:\n")
-	annotations := []string{AnnotationOwner, s.owner}
-	labels := []string{LabelManagedBy, ManagedBy, LabelDelivery, DeliveryInline}
+	annotations := []string{contract.AnnotationOwner, s.owner}
+	labels := []string{contract.LabelManagedBy, contract.ManagedBy, contract.LabelDelivery, contract.DeliveryInline}
 	var theirLabels, theirAnnotations map[string]string
 	if s.dest.Create {
 		theirLabels, theirAnnotations = s.dest.Labels, s.dest.Annotations
