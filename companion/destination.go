@@ -113,7 +113,7 @@ func desiredSecret(carrier *corev1.Secret, c *contract.V1, data map[string][]byt
 			annotations[k] = v
 		}
 	}
-	annotations[contract.AnnotationOwner] = c.Object.Kind + "/" + c.Object.Name
+	annotations[contract.AnnotationOwner] = contract.Owner(c.Object.Kind, c.Object.Name)
 	typ := d.Type
 	if typ == "" {
 		typ = corev1.SecretTypeOpaque

@@ -37,8 +37,8 @@ const (
 	// and inline Secrets (generate), destinations the companion creates.
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	ManagedBy      = "vaultcmp"
-	// AnnotationOwner names, as Kind/name, the object a Secret vaultcmp
-	// writes was rendered from.
+	// AnnotationOwner names, as Owner writes it (Kind/name), the object a
+	// Secret vaultcmp writes was rendered from.
 	AnnotationOwner = "vaultcmp.io/owner"
 	// AnnotationDestination names, on a carrier, the destination Secret.
 	AnnotationDestination = "vaultcmp.io/destination"

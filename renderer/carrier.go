@@ -80,7 +80,7 @@ func carrierSecret(c *contract.V1, key []byte) (map[string]any, error) {
 		"annotations": map[string]any{
 			contract.AnnotationContract:    string(b),
 			contract.AnnotationSeal:        contract.Seal(key, c.Object.Namespace, name, b),
-			contract.AnnotationOwner:       c.Object.Kind + "/" + c.Object.Name,
+			contract.AnnotationOwner:       contract.Owner(c.Object.Kind, c.Object.Name),
 			contract.AnnotationDestination: c.Object.Destination().Name,
 		},
 	}

@@ -40,7 +40,7 @@ type inlineSecret struct {
 // newInlineSecret is the Secret staticSecret(j) builds.
 func newInlineSecret(j *job) inlineSecret {
 	return inlineSecret{dest: j.vss.Spec.Destination, ns: j.vss.Namespace,
-		owner: v1beta1.KindVaultStaticSecret + "/" + j.vss.Name, data: j.data}
+		owner: contract.Owner(v1beta1.KindVaultStaticSecret, j.vss.Name), data: j.data}
 }
 
 // encode is the Secret's YAML document, with its leading "---", when it is a

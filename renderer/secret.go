@@ -47,7 +47,7 @@ func destinationSecret(d v1beta1.Destination, ns, ownerKind, ownerName, delivery
 		md["namespace"] = ns
 	}
 	labels := map[string]any{contract.LabelManagedBy: contract.ManagedBy, contract.LabelDelivery: delivery}
-	annotations := map[string]any{contract.AnnotationOwner: ownerKind + "/" + ownerName}
+	annotations := map[string]any{contract.AnnotationOwner: contract.Owner(ownerKind, ownerName)}
 	maps.Copy(annotations, extra)
 	out := map[string]any{"apiVersion": secretAPIVersion, "kind": secretKind, "metadata": md}
 	if d.Create {
