@@ -12,6 +12,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 )
 
 // WriteYAML writes objs as a multi-document YAML stream. Keys are sorted, so
@@ -392,10 +394,5 @@ func quoteJSON(s string) []byte {
 // may get annotations after the Secrets are built).
 func isWorkload(obj map[string]any) bool {
 	kind, _ := obj["kind"].(string)
-	for _, t := range targetKinds {
-		if t.kind == kind {
-			return true
-		}
-	}
-	return false
+	return v1beta1.IsRolloutResourceKind(kind)
 }

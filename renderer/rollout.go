@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/internal/names"
 )
@@ -15,14 +16,6 @@ import (
 // workload roll when a Secret it uses changes: one annotation per Secret,
 // "checksum.vaultcmp.io/<secret name>".
 const AnnotationChecksumPrefix = "checksum.vaultcmp.io/"
-
-// targetKinds maps VSO's rollout target kinds to API groups and kinds.
-var targetKinds = map[string]struct{ group, kind string }{
-	"Deployment":   {"apps", "Deployment"},
-	"DaemonSet":    {"apps", "DaemonSet"},
-	"StatefulSet":  {"apps", "StatefulSet"},
-	"argo.Rollout": {"argoproj.io", "Rollout"},
-}
 
 // Checksum is the keyed HMAC-SHA256 of a Secret's data (contract.DataHMAC,
 // which the companion computes too): it changes exactly when the data
@@ -71,7 +64,7 @@ func addRolloutAnnotations(objs []map[string]any, jobs []*job, defaultNS string,
 }
 
 func findWorkload(objs []map[string]any, targetKind, name, ns, defaultNS string) map[string]any {
-	want, ok := targetKinds[targetKind]
+	want, ok := v1beta1.RolloutResourceOf(targetKind)
 	if !ok {
 		return nil
 	}
@@ -79,7 +72,7 @@ func findWorkload(objs []map[string]any, targetKind, name, ns, defaultNS string)
 		av, _ := o["apiVersion"].(string)
 		kind, _ := o["kind"].(string)
 		md, _ := o["metadata"].(map[string]any)
-		if kind != want.kind || !strings.HasPrefix(av, want.group+"/") || md == nil {
+		if kind != want.Kind || !strings.HasPrefix(av, want.Group+"/") || md == nil {
 			continue
 		}
 		oname, _ := md["name"].(string)
