@@ -16,12 +16,6 @@ import (
 	"github.com/vaultcmp/vaultcmp/contract"
 )
 
-const (
-	labelManagedBy  = "app.kubernetes.io/managed-by"
-	managedBy       = "vaultcmp"
-	annotationOwner = "vaultcmp.io/owner"
-)
-
 // argoTracking reports the metadata the companion never copies from a
 // destination onto a Secret it creates: Argo CD's tracking keys
 // (contract.ArgoTracking, with the installation's custom instance label
@@ -111,7 +105,7 @@ func desiredSecret(carrier *corev1.Secret, c *contract.V1, data map[string][]byt
 			labels[k] = v
 		}
 	}
-	labels[labelManagedBy] = managedBy
+	labels[contract.LabelManagedBy] = contract.ManagedBy
 	labels[contract.LabelDelivery] = contract.DeliveryInCluster
 	annotations := map[string]string{}
 	for k, v := range d.Annotations {
@@ -119,7 +113,7 @@ func desiredSecret(carrier *corev1.Secret, c *contract.V1, data map[string][]byt
 			annotations[k] = v
 		}
 	}
-	annotations[annotationOwner] = c.Object.Kind + "/" + c.Object.Name
+	annotations[contract.AnnotationOwner] = contract.Owner(c.Object.Kind, c.Object.Name)
 	typ := d.Type
 	if typ == "" {
 		typ = corev1.SecretTypeOpaque

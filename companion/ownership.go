@@ -148,10 +148,10 @@ func decideDestination(carrier *corev1.Secret, d v1beta1.Destination, cur *corev
 	if app := otherApp(carrier, cur, instanceLabelKey); app != "" {
 		return refuse("Argo CD Application "+app, "its tracking names another Application than the carrier's")
 	}
-	switch cur.Labels[labelManagedBy] {
-	case managedBy:
+	switch cur.Labels[contract.LabelManagedBy] {
+	case contract.ManagedBy:
 		owner := "vaultcmp"
-		if o := cur.Annotations[annotationOwner]; o != "" {
+		if o := cur.Annotations[contract.AnnotationOwner]; o != "" {
 			owner += " (" + o + ")"
 		}
 		return refuse(owner, "another carrier created it")

@@ -12,16 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/contract"
 )
-
-// rolloutResources are VSO's rollout target kinds.
-var rolloutResources = map[string]schema.GroupVersionResource{
-	"Deployment":   {Group: "apps", Version: "v1", Resource: "deployments"},
-	"StatefulSet":  {Group: "apps", Version: "v1", Resource: "statefulsets"},
-	"DaemonSet":    {Group: "apps", Version: "v1", Resource: "daemonsets"},
-	"argo.Rollout": {Group: "argoproj.io", Version: "v1alpha1", Resource: "rollouts"},
-}
 
 // rollout restarts the contract's targets once: the pod template's
 // vaultcmp.io/restartedAt annotation (an Argo Rollout: spec.restartAt).
@@ -29,12 +22,13 @@ var rolloutResources = map[string]schema.GroupVersionResource{
 func (r *Reconciler) rollout(ctx context.Context, carrier *corev1.Secret, c *contract.V1, reason string) {
 	now := r.now().UTC().Format(time.RFC3339)
 	for _, t := range c.RolloutTargets {
-		gvr, ok := rolloutResources[t.Kind]
+		res, ok := v1beta1.RolloutResourceOf(t.Kind)
 		if !ok {
 			continue
 		}
+		gvr := schema.GroupVersionResource{Group: res.Group, Version: res.Version, Resource: res.Resource}
 		var patch map[string]any
-		if t.Kind == "argo.Rollout" {
+		if t.Kind == v1beta1.RolloutKindArgoRollout {
 			patch = map[string]any{"spec": map[string]any{"restartAt": now}}
 		} else {
 			patch = map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{

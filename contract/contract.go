@@ -33,6 +33,20 @@ const (
 	// DeliveryInline and DeliveryInCluster are LabelDelivery's values.
 	DeliveryInline    = "inline"
 	DeliveryInCluster = "in-cluster"
+	// LabelManagedBy is ManagedBy on every Secret vaultcmp writes: carriers
+	// and inline Secrets (generate), destinations the companion creates.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedBy      = "vaultcmp"
+	// AnnotationOwner names, as Owner writes it (Kind/name), the object a
+	// Secret vaultcmp writes was rendered from.
+	AnnotationOwner = "vaultcmp.io/owner"
+	// AnnotationDestination names, on a carrier, the destination Secret.
+	AnnotationDestination = "vaultcmp.io/destination"
+	// AnnotationKVVersion and AnnotationDataHMAC are, on a carrier of a
+	// VaultStaticSecret, the kv-v2 version generate read, or a keyed HMAC of
+	// the kv-v1 data: a change in Vault shows as a diff with no value in it.
+	AnnotationKVVersion = "vaultcmp.io/kv-version"
+	AnnotationDataHMAC  = "vaultcmp.io/data-hmac"
 	// MaxSize bounds a contract's JSON: larger carriers are refused.
 	MaxSize = 128 << 10
 )

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/vaultcmp/vaultcmp/internal/names"
 )
 
 // ErrNeedsCluster is returned for credentials that only a Kubernetes cluster
@@ -58,19 +60,12 @@ func (e Env) SecretValue(_ context.Context, _, name, key string) ([]byte, error)
 
 // ServiceAccountToken implements Source.
 func (e Env) ServiceAccountToken(_ context.Context, namespace, sa string, _ []string, _ int64) (string, error) {
-	return "", fmt.Errorf("a token for service account %s: %w", qualified(namespace, sa), ErrNeedsCluster)
+	return "", fmt.Errorf("a token for service account %s: %w", names.Qualified(namespace, sa), ErrNeedsCluster)
 }
 
 // CanMintTokens implements Source: without a cluster, it cannot.
 func (e Env) CanMintTokens() error {
 	return fmt.Errorf("logging in as a service account %w", ErrNeedsCluster)
-}
-
-func qualified(ns, name string) string {
-	if ns == "" {
-		return name
-	}
-	return ns + "/" + name
 }
 
 // ServiceAccountReader is a Source that can read a service account's

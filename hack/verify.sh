@@ -23,3 +23,21 @@ if [ "$(state | sha256sum)" != "$before" ]; then
   exit 1
 fi
 echo "make verify: generated files are up to date"
+
+# The import graph beyond depguard's direct imports (.golangci.yml): nothing
+# the shared core or the companion pulls in, however indirectly, is a
+# consumer, Helm or kustomize; the renderer never reaches the companion.
+mod=github.com/vaultcmp/vaultcmp
+graph() { # graph <what is forbidden> <packages...>
+  local bad=$1; shift
+  if found=$("$GO" list -deps "$@" | grep -E "$bad"); then
+    echo "make verify: $* reach what they must not:" >&2
+    echo "$found" >&2
+    exit 1
+  fi
+}
+graph "^(helm\.sh/|sigs\.k8s\.io/kustomize|$mod/(renderer|companion|plugin|cmp)\$)" \
+  ./identity ./transform ./contract ./credentials ./vault ./kube ./limits ./api/... ./internal/...
+graph "^(helm\.sh/|sigs\.k8s\.io/kustomize|$mod/(renderer|plugin|cmp)\$)" ./companion
+graph "^$mod/(companion|plugin)\$" ./renderer
+echo "make verify: the import graph holds"

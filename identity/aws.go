@@ -15,6 +15,7 @@ import (
 
 	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/credentials"
+	"github.com/vaultcmp/vaultcmp/internal/names"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -167,7 +168,7 @@ func awsLogin(ctx context.Context, p *Plan, src credentials.Source, set AWSSetti
 		}
 		ns, sa := p.Consumer, pa.ServiceAccount
 		l.Credentials = webIdentity(src, sar, ns, sa, ap)
-		subject = qualified(ns, sa)
+		subject = names.Qualified(ns, sa)
 	default:
 		if !set.AllowPodIdentity {
 			return vault.Auth{}, authErr(pa.Name, PodIdentityHint,
@@ -192,7 +193,7 @@ func stepErr(hint, format string, args ...any) error {
 // of its eks.amazonaws.com/role-arn annotation.
 func webIdentity(src credentials.Source, sar credentials.ServiceAccountReader, ns, sa string, ap awsPlan) vault.AWSCredentials {
 	return func(ctx context.Context) (aws.Credentials, error) {
-		who := qualified(ns, sa)
+		who := names.Qualified(ns, sa)
 		ann, err := sar.ServiceAccountAnnotations(ctx, ns, sa)
 		if err != nil {
 			return aws.Credentials{}, stepErr("create the service account in the app's namespace", "aws: reading service account %s: %w", who, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/credentials"
+	"github.com/vaultcmp/vaultcmp/internal/names"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -92,7 +93,7 @@ func login(ctx context.Context, p *Plan, src credentials.Source) (vault.Auth, *F
 		a = vault.JWTAuth(pa.Method, pa.Mount, pa.Role, func(ctx context.Context) (string, error) {
 			return src.ServiceAccountToken(ctx, ns, sa, aud, exp)
 		})
-		a.Subject, a.Audiences = qualified(ns, sa), aud
+		a.Subject, a.Audiences = names.Qualified(ns, sa), aud
 	case v1beta1.MethodAWS:
 		aa, ferr := awsLogin(ctx, p, src, AWSSettingsFromEnv(os.LookupEnv))
 		if ferr != nil {

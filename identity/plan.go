@@ -7,6 +7,7 @@ import (
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/credentials"
+	"github.com/vaultcmp/vaultcmp/internal/names"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -161,12 +162,12 @@ func follow(find Lookup, consumerNS, authRef, vaultToken string) (refs, *FieldEr
 		obj, objNS, ok := find(v1beta1.KindVaultAuth, ns, name)
 		if !ok {
 			return rs, fieldErr("add the VaultAuth to the app or fix the reference",
-				"VaultAuth %s not found in the input", qualified(ns, name))
+				"VaultAuth %s not found in the input", names.Qualified(ns, name))
 		}
 		rs.auth, rs.authNS = obj.(*v1beta1.VaultAuth), objNS
 		if rs.authNS != consumerNS && !rs.auth.AllowsNamespace(consumerNS) {
 			return rs, fieldErr("list the consumer's namespace in the VaultAuth's spec.allowedNamespaces",
-				"VaultAuth %s does not allow use from namespace %q", qualified(ns, name), consumerNS)
+				"VaultAuth %s does not allow use from namespace %q", names.Qualified(ns, name), consumerNS)
 		}
 	}
 	ref := ""
@@ -183,7 +184,7 @@ func follow(find Lookup, consumerNS, authRef, vaultToken string) (refs, *FieldEr
 	obj, objNS, ok := find(v1beta1.KindVaultConnection, ns, name)
 	if !ok {
 		return rs, fieldErr("add the VaultConnection to the app or fix the VaultAuth's spec.vaultConnectionRef",
-			"VaultConnection %s (referenced by the VaultAuth's spec.vaultConnectionRef) not found in the input", qualified(ns, name))
+			"VaultConnection %s (referenced by the VaultAuth's spec.vaultConnectionRef) not found in the input", names.Qualified(ns, name))
 	}
 	rs.conn, rs.connNS = obj.(*v1beta1.VaultConnection), objNS
 	return rs, nil
@@ -311,13 +312,6 @@ func mountOr(m, def string) string {
 		return def
 	}
 	return m
-}
-
-func qualified(ns, name string) string {
-	if ns == "" {
-		return name
-	}
-	return ns + "/" + name
 }
 
 // timeout parses a contract's Go duration.

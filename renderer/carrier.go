@@ -73,25 +73,25 @@ func carrierSecret(c *contract.V1, key []byte) (map[string]any, error) {
 		"name":      name,
 		"namespace": c.Object.Namespace,
 		"labels": map[string]any{
-			LabelManagedBy:         ManagedBy,
-			contract.LabelContract: contract.Version,
-			contract.LabelDelivery: c.Delivery,
+			contract.LabelManagedBy: contract.ManagedBy,
+			contract.LabelContract:  contract.Version,
+			contract.LabelDelivery:  c.Delivery,
 		},
 		"annotations": map[string]any{
-			contract.AnnotationContract: string(b),
-			contract.AnnotationSeal:     contract.Seal(key, c.Object.Namespace, name, b),
-			AnnotationOwner:             c.Object.Kind + "/" + c.Object.Name,
-			AnnotationDestination:       c.Object.Destination().Name,
+			contract.AnnotationContract:    string(b),
+			contract.AnnotationSeal:        contract.Seal(key, c.Object.Namespace, name, b),
+			contract.AnnotationOwner:       contract.Owner(c.Object.Kind, c.Object.Name),
+			contract.AnnotationDestination: c.Object.Destination().Name,
 		},
 	}
 	ann := md["annotations"].(map[string]any)
 	if s := c.Static; s != nil {
 		// Visible in Argo CD's diff (data is masked there): the KV data changed.
 		if s.KVVersion > 0 {
-			ann[AnnotationKVVersion] = strconv.Itoa(s.KVVersion)
+			ann[contract.AnnotationKVVersion] = strconv.Itoa(s.KVVersion)
 		}
 		if s.DataHMAC != "" {
-			ann[AnnotationDataHMAC] = s.DataHMAC
+			ann[contract.AnnotationDataHMAC] = s.DataHMAC
 		}
 	}
 	maps.DeleteFunc(ann, func(_ string, v any) bool { return v == "" })

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/limits"
 )
 
@@ -65,7 +66,7 @@ spec: {mount: pki, role: web, commonName: a.example.com, ttl: ` + ttl + `, expir
 		t.Run(c.name, func(t *testing.T) {
 			objs, err := Decode([]byte(c.input), "app.yaml")
 			require.NoError(t, err)
-			_, err = Render(context.Background(), objs, Options{Namespace: "apps", Offline: true, Limits: c.lim, Delivery: DeliveryInCluster, HMACKey: []byte("k")})
+			_, err = Render(context.Background(), objs, Options{Namespace: "apps", Offline: true, Limits: c.lim, Delivery: contract.DeliveryInCluster, HMACKey: []byte("k")})
 			if c.want == nil {
 				require.NoError(t, err)
 				return

@@ -3,7 +3,9 @@ package renderer
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -121,7 +123,7 @@ func helmValues(dir string, o HelmOptions) (map[string]any, error) {
 		}
 		vals = mergeValues(vals, v)
 	}
-	for _, k := range sortedKeys(o.Set) {
+	for _, k := range slices.Sorted(maps.Keys(o.Set)) {
 		if err := strvals.ParseInto(k+"="+o.Set[k], vals); err != nil {
 			return nil, fmt.Errorf("Helm parameter %s: %w", k, err)
 		}

@@ -3,6 +3,7 @@ package renderer
 import (
 	"bytes"
 	"encoding/base64"
+	"maps"
 	"slices"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
@@ -39,7 +40,7 @@ type inlineSecret struct {
 // newInlineSecret is the Secret staticSecret(j) builds.
 func newInlineSecret(j *job) inlineSecret {
 	return inlineSecret{dest: j.vss.Spec.Destination, ns: j.vss.Namespace,
-		owner: v1beta1.KindVaultStaticSecret + "/" + j.vss.Name, data: j.data}
+		owner: contract.Owner(v1beta1.KindVaultStaticSecret, j.vss.Name), data: j.data}
 }
 
 // encode is the Secret's YAML document, with its leading "---", when it is a
@@ -54,15 +55,15 @@ func (s inlineSecret) encode() (doc []byte, ok bool) {
 	// Keys in yaml.v3's order: apiVersion, data, kind, metadata, type;
 	// annotations, labels, name, namespace.
 	b.WriteString("---\napiVersion: " + secretAPIVersion + "\ndata:\n")
-	for _, k := range sortedKeys(s.data) {
+	for _, k := range slices.Sorted(maps.Keys(s.data)) {
 		writeDataKey(b, k)
 		b.WriteByte('"') // writeQuoted: base64 is never escaped
 		b.Write(base64.StdEncoding.AppendEncode(b.AvailableBuffer(), s.data[k]))
 		b.WriteString("\"\n")
 	}
 	b.WriteString("kind: " + secretKind + "\nmetadata:\n")
-	annotations := []string{AnnotationOwner, s.owner}
-	labels := []string{LabelManagedBy, ManagedBy, LabelDelivery, DeliveryInline}
+	annotations := []string{contract.AnnotationOwner, s.owner}
+	labels := []string{contract.LabelManagedBy, contract.ManagedBy, contract.LabelDelivery, contract.DeliveryInline}
 	var theirLabels, theirAnnotations map[string]string
 	if s.dest.Create {
 		theirLabels, theirAnnotations = s.dest.Labels, s.dest.Annotations

@@ -46,7 +46,7 @@ func randomJob(r *rand.Rand) *job {
 			m[pick()] = pick()
 		}
 		if r.IntN(6) == 0 { // a key of ours
-			m[[]string{LabelManagedBy, LabelDelivery, AnnotationOwner, argoSyncOptions}[r.IntN(4)]] = pick()
+			m[[]string{contract.LabelManagedBy, contract.LabelDelivery, contract.AnnotationOwner, argoSyncOptions}[r.IntN(4)]] = pick()
 		}
 		if r.IntN(6) == 0 { // Argo CD's tracking: dropped by both paths
 			m[[]string{contract.ArgoInstanceLabel, contract.ArgoTrackingID, contract.ArgoInstallationID, contract.LastApplied}[r.IntN(4)]] = pick()

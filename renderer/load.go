@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+	"github.com/vaultcmp/vaultcmp/internal/names"
 	"github.com/vaultcmp/vaultcmp/internal/safetext"
 	"github.com/vaultcmp/vaultcmp/limits"
 )
@@ -121,14 +122,7 @@ func (o *Object) Where() string {
 	if o.Index > 0 {
 		src = fmt.Sprintf("%s#%d", src, o.Index)
 	}
-	return fmt.Sprintf("%s: %s %s", safetext.Clean(src), safetext.Clean(o.Kind()), safetext.Clean(qualified(o.Namespace(), o.Name())))
-}
-
-func qualified(ns, name string) string {
-	if ns == "" {
-		return name
-	}
-	return ns + "/" + name
+	return fmt.Sprintf("%s: %s %s", safetext.Clean(src), safetext.Clean(o.Kind()), safetext.Clean(names.Qualified(o.Namespace(), o.Name())))
 }
 
 // IsKustomization tells whether dir holds a kustomization file.

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 )
 
 // WriteYAML writes objs as a multi-document YAML stream. Keys are sorted, so
@@ -213,7 +216,7 @@ func writePlainEntry(b *bytes.Buffer, k string, v any, indent int) bool {
 // YAML), keys in byte order: what encodeObject has always written.
 func writeSecretData(b *bytes.Buffer, data map[string]string) {
 	b.WriteString("data:\n")
-	for _, k := range sortedKeys(data) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		writeDataKey(b, k)
 		writeQuoted(b, data[k])
 		b.WriteByte('\n')
@@ -391,10 +394,5 @@ func quoteJSON(s string) []byte {
 // may get annotations after the Secrets are built).
 func isWorkload(obj map[string]any) bool {
 	kind, _ := obj["kind"].(string)
-	for _, t := range targetKinds {
-		if t.kind == kind {
-			return true
-		}
-	}
-	return false
+	return v1beta1.IsRolloutResourceKind(kind)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"sync"
 	"time"
 
@@ -53,9 +52,9 @@ type Options struct {
 	// Offline renders placeholders instead of Vault data and needs neither
 	// Vault nor credentials (CI lint and diff).
 	Offline bool
-	// Delivery is the default delivery of VaultStaticSecrets: DeliveryInline
-	// ("" too) or DeliveryInCluster. An object's own vaultcmp.io/delivery
-	// annotation wins.
+	// Delivery is the default delivery of VaultStaticSecrets:
+	// contract.DeliveryInline ("" too) or contract.DeliveryInCluster. An
+	// object's own vaultcmp.io/delivery annotation wins.
 	Delivery string
 	// Tenancy refuses Vault objects outside Namespace (Argo CD apps: an app
 	// logs in only as service accounts of its destination namespace).
@@ -69,11 +68,11 @@ type Options struct {
 
 // delivery is where obj's values are written.
 func (o *Options) delivery(obj *v1beta1.VaultStaticSecret) string {
-	if d := obj.Annotations[LabelDelivery]; d != "" {
+	if d := obj.Annotations[contract.LabelDelivery]; d != "" {
 		return d
 	}
 	if o.Delivery == "" {
-		return DeliveryInline
+		return contract.DeliveryInline
 	}
 	return o.Delivery
 }
@@ -306,7 +305,7 @@ func (r *resolver) resolveStep(dec *decoded) (*resolved, Problems) {
 		}
 		switch obj := vo.obj.(type) {
 		case *v1beta1.VaultStaticSecret:
-			j := &job{vo: vo, vss: obj, offline: opts.Offline, inCluster: opts.delivery(obj) == DeliveryInCluster}
+			j := &job{vo: vo, vss: obj, offline: opts.Offline, inCluster: opts.delivery(obj) == contract.DeliveryInCluster}
 			if j.inCluster {
 				companion(obj.Spec.VaultAuthRef)
 			}
@@ -368,12 +367,12 @@ func (r *resolver) contractStep(dec *decoded, res *resolved) Problems {
 		if vo == nil {
 			continue
 		}
-		delivery := DeliveryInCluster
+		delivery := contract.DeliveryInCluster
 		if vss, ok := vo.obj.(*v1beta1.VaultStaticSecret); ok && !res.inCluster[o] {
 			if vss.Spec.RefreshAfter == "" {
 				continue
 			}
-			delivery = DeliveryInline // the companion watches Vault for Argo CD
+			delivery = contract.DeliveryInline // the companion watches Vault for Argo CD
 		} else if !res.inCluster[o] {
 			continue
 		}
@@ -645,15 +644,6 @@ func destinationName(obj v1beta1.Object) string {
 		return o.Spec.Destination.Name
 	}
 	return ""
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // staticState is what the carrier says of the KV data read: the kv-v2

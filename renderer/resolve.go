@@ -6,6 +6,7 @@ import (
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/identity"
+	"github.com/vaultcmp/vaultcmp/internal/names"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -103,7 +104,7 @@ func (r *resolver) transformations(consumerNS string, t v1beta1.Transformation) 
 		if vo == nil {
 			return nil, refErr(fmt.Sprintf("spec.destination.transformation.transformationRefs[%d]", i),
 				"add the SecretTransformation to the app or fix the reference",
-				"SecretTransformation %s not found in the input", qualified(ns, ref.Name))
+				"SecretTransformation %s not found in the input", names.Qualified(ns, ref.Name))
 		}
 		out = append(out, vo.obj.(*v1beta1.SecretTransformation))
 	}

@@ -7,21 +7,15 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/contract"
+	"github.com/vaultcmp/vaultcmp/internal/names"
 )
 
 // AnnotationChecksumPrefix prefixes the pod-template annotation that makes a
 // workload roll when a Secret it uses changes: one annotation per Secret,
 // "checksum.vaultcmp.io/<secret name>".
 const AnnotationChecksumPrefix = "checksum.vaultcmp.io/"
-
-// targetKinds maps VSO's rollout target kinds to API groups and kinds.
-var targetKinds = map[string]struct{ group, kind string }{
-	"Deployment":   {"apps", "Deployment"},
-	"DaemonSet":    {"apps", "DaemonSet"},
-	"StatefulSet":  {"apps", "StatefulSet"},
-	"argo.Rollout": {"argoproj.io", "Rollout"},
-}
 
 // Checksum is the keyed HMAC-SHA256 of a Secret's data (contract.DataHMAC,
 // which the companion computes too): it changes exactly when the data
@@ -60,7 +54,7 @@ func addRolloutAnnotations(objs []map[string]any, jobs []*job, defaultNS string,
 			w := findWorkload(objs, t.Kind, t.Name, j.vo.ns, defaultNS)
 			if w == nil {
 				warnings = append(warnings, fmt.Sprintf("%s: rollout target %s %s is not in this app's output: it will not restart when Secret %s changes",
-					j.vo.src.Where(), t.Kind, qualified(j.vo.ns, t.Name), j.vss.Spec.Destination.Name))
+					j.vo.src.Where(), t.Kind, names.Qualified(j.vo.ns, t.Name), j.vss.Spec.Destination.Name))
 				continue
 			}
 			setPodAnnotation(w, checksumAnnotation(j.vss.Spec.Destination.Name), sum)
@@ -70,7 +64,7 @@ func addRolloutAnnotations(objs []map[string]any, jobs []*job, defaultNS string,
 }
 
 func findWorkload(objs []map[string]any, targetKind, name, ns, defaultNS string) map[string]any {
-	want, ok := targetKinds[targetKind]
+	want, ok := v1beta1.RolloutResourceOf(targetKind)
 	if !ok {
 		return nil
 	}
@@ -78,7 +72,7 @@ func findWorkload(objs []map[string]any, targetKind, name, ns, defaultNS string)
 		av, _ := o["apiVersion"].(string)
 		kind, _ := o["kind"].(string)
 		md, _ := o["metadata"].(map[string]any)
-		if kind != want.kind || !strings.HasPrefix(av, want.group+"/") || md == nil {
+		if kind != want.Kind || !strings.HasPrefix(av, want.Group+"/") || md == nil {
 			continue
 		}
 		oname, _ := md["name"].(string)

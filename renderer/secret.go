@@ -8,31 +8,20 @@ import (
 	"github.com/vaultcmp/vaultcmp/contract"
 )
 
-// Labels and annotations vaultcmp writes.
+// The renderer's own names. The labels and annotations of the Secrets
+// vaultcmp writes that the companion shares (managed-by, owner, delivery,
+// destination, ...) are contract's.
 const (
-	LabelManagedBy  = "app.kubernetes.io/managed-by"
-	ManagedBy       = "vaultcmp"
-	LabelDelivery   = "vaultcmp.io/delivery"
-	AnnotationOwner = "vaultcmp.io/owner"
-	// AnnotationDestination names, on a carrier, the destination Secret.
-	AnnotationDestination = "vaultcmp.io/destination"
-	// AnnotationKVVersion and AnnotationDataHMAC are, on a carrier of a
-	// VaultStaticSecret, the kv-v2 version generate read, or a keyed HMAC of
-	// the kv-v1 data: a change in Vault shows as a diff with no value in it.
-	AnnotationKVVersion = "vaultcmp.io/kv-version"
-	AnnotationDataHMAC  = "vaultcmp.io/data-hmac"
-	DeliveryInline      = "inline"
-	DeliveryInCluster   = "in-cluster"
-	argoSyncOptions     = "argocd.argoproj.io/sync-options"
-	syncOptionNoPrune   = "Prune=false"
-	defaultSecretType   = "Opaque"
-	secretAPIVersion    = "v1"
-	secretKind          = "Secret"
+	argoSyncOptions   = "argocd.argoproj.io/sync-options"
+	syncOptionNoPrune = "Prune=false"
+	defaultSecretType = "Opaque"
+	secretAPIVersion  = "v1"
+	secretKind        = "Secret"
 )
 
 // staticSecret is the Secret a VaultStaticSecret renders to.
 func staticSecret(j *job) map[string]any {
-	out := destinationSecret(j.vss.Spec.Destination, j.vss.Namespace, v1beta1.KindVaultStaticSecret, j.vss.Name, DeliveryInline, nil)
+	out := destinationSecret(j.vss.Spec.Destination, j.vss.Namespace, v1beta1.KindVaultStaticSecret, j.vss.Name, contract.DeliveryInline, nil)
 	data := make(map[string]any, len(j.data))
 	for k, v := range j.data {
 		data[k] = base64.StdEncoding.EncodeToString(v)
@@ -57,8 +46,8 @@ func destinationSecret(d v1beta1.Destination, ns, ownerKind, ownerName, delivery
 	if ns != "" {
 		md["namespace"] = ns
 	}
-	labels := map[string]any{LabelManagedBy: ManagedBy, LabelDelivery: delivery}
-	annotations := map[string]any{AnnotationOwner: ownerKind + "/" + ownerName}
+	labels := map[string]any{contract.LabelManagedBy: contract.ManagedBy, contract.LabelDelivery: delivery}
+	annotations := map[string]any{contract.AnnotationOwner: contract.Owner(ownerKind, ownerName)}
 	maps.Copy(annotations, extra)
 	out := map[string]any{"apiVersion": secretAPIVersion, "kind": secretKind, "metadata": md}
 	if d.Create {

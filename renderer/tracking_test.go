@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
+	"github.com/vaultcmp/vaultcmp/contract"
 )
 
 // An inline Secret never takes Argo CD's tracking keys from the
@@ -27,8 +28,8 @@ func TestInlineSecretTrackingHygiene(t *testing.T) {
 		Spec: v1beta1.VaultStaticSecretSpec{Destination: v1beta1.Destination{Name: "s", Create: true, Labels: m, Annotations: m}}},
 		data: map[string][]byte{"k": []byte("v")}}
 	md := staticSecret(j)["metadata"].(map[string]any)
-	assert.Equal(t, map[string]any{LabelManagedBy: ManagedBy, LabelDelivery: DeliveryInline, "argocd.argoproj.io/compare-options": "IgnoreExtraneous", "team": "a"}, md["labels"])
-	assert.Equal(t, map[string]any{AnnotationOwner: "VaultStaticSecret/s", "argocd.argoproj.io/compare-options": "IgnoreExtraneous", "team": "a"}, md["annotations"])
+	assert.Equal(t, map[string]any{contract.LabelManagedBy: contract.ManagedBy, contract.LabelDelivery: contract.DeliveryInline, "argocd.argoproj.io/compare-options": "IgnoreExtraneous", "team": "a"}, md["labels"])
+	assert.Equal(t, map[string]any{contract.AnnotationOwner: "VaultStaticSecret/s", "argocd.argoproj.io/compare-options": "IgnoreExtraneous", "team": "a"}, md["annotations"])
 	got, ok := newInlineSecret(j).encode()
 	require.True(t, ok)
 	want, err := encodeObject(staticSecret(j))

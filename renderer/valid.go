@@ -5,12 +5,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/vaultcmp/vaultcmp/internal/names"
 	"github.com/vaultcmp/vaultcmp/internal/safetext"
 )
 
@@ -47,7 +50,7 @@ func checkOutput(res *Result) Problems {
 // object it comes from when that is another one.
 func outputWhere(obj map[string]any, from *Object) string {
 	out := &Object{Data: obj}
-	self := fmt.Sprintf("%s %s", safetext.Clean(out.Kind()), safetext.Clean(qualified(out.Namespace(), out.Name())))
+	self := fmt.Sprintf("%s %s", safetext.Clean(out.Kind()), safetext.Clean(names.Qualified(out.Namespace(), out.Name())))
 	if from == nil {
 		return self
 	}
@@ -153,7 +156,7 @@ func secretProblems(obj map[string]any) []*Problem {
 	total := 0
 	for _, field := range []string{"data", "stringData"} {
 		m, _ := obj[field].(map[string]any)
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if msgs := validation.IsConfigMapKey(k); len(msgs) > 0 {
 				probs = append(probs, &Problem{Field: field,
 					Err:  fmt.Errorf("invalid Secret key %s: %s", safetext.Clean(k), strings.Join(msgs, "; ")),

@@ -3,8 +3,9 @@
 -- in-cluster companion, which writes its status on the carrier in annotations:
 --   vaultcmp.io/status: Synced | Error, vaultcmp.io/message: why (never a value).
 -- A carrier is Progressing until the companion has filled its Secret, Healthy
--- once it has, Degraded with the companion's message when it cannot; so a sync
--- wave before the workloads keeps pods from starting on an empty Secret.
+-- once it has, Degraded with the companion's message when it cannot.
+-- vaultcmp sets no sync wave: carriers are applied in wave 0, so workloads
+-- that must not start on an empty Secret go in a later wave of the user's.
 -- Every other Secret is Healthy, as without this check.
 hs = {}
 if obj.type == "vaultcmp.io/contract-v1" then

@@ -6,7 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -158,14 +159,14 @@ func (id *Identity) digest(macKey []byte, withSecret bool) string {
 		"sni=" + c.TLSServerName,
 		"skip=" + boolString(c.SkipTLSVerify),
 		"timeout=" + c.Timeout.String(),
-		"hdr=" + strings.Join(sortedKeys(c.Headers), ","),
+		"hdr=" + strings.Join(slices.Sorted(maps.Keys(c.Headers)), ","),
 		"method=" + a.Method,
 		"mount=" + a.Mount,
 		"ns=" + a.Namespace,
 		"role=" + a.Role,
 		"subject=" + a.Subject,
 		"aud=" + strings.Join(a.Audiences, ","),
-		"lhdr=" + strings.Join(sortedKeys(a.Headers), ","),
+		"lhdr=" + strings.Join(slices.Sorted(maps.Keys(a.Headers)), ","),
 		"cred=" + hex.EncodeToString(mac.Sum(nil)),
 	}
 	return strings.Join(parts, "\x00")
@@ -186,18 +187,9 @@ func boolString(b bool) string {
 	return "0"
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func mapString(m map[string]string) string {
 	var b strings.Builder
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		b.WriteString(k)
 		b.WriteByte('=')
 		b.WriteString(m[k])

@@ -1,6 +1,7 @@
 package v1beta1
 
 import (
+	"maps"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +20,39 @@ const (
 // rolloutKinds are the allowed RolloutRestartTarget.Kind values, in the order
 // errors list them.
 var rolloutKinds = []string{RolloutKindDeployment, RolloutKindDaemonSet, RolloutKindStatefulSet, RolloutKindArgoRollout}
+
+// RolloutResource is what a rollout target kind is in the cluster.
+type RolloutResource struct {
+	Group, Version, Kind, Resource string
+}
+
+// rolloutResources are the rollout target kinds' resources: the renderer
+// finds a target among the objects it prints by group and kind, the
+// companion patches it by group, version and resource.
+var rolloutResources = map[string]RolloutResource{
+	RolloutKindDeployment:  {Group: "apps", Version: "v1", Kind: "Deployment", Resource: "deployments"},
+	RolloutKindDaemonSet:   {Group: "apps", Version: "v1", Kind: "DaemonSet", Resource: "daemonsets"},
+	RolloutKindStatefulSet: {Group: "apps", Version: "v1", Kind: "StatefulSet", Resource: "statefulsets"},
+	RolloutKindArgoRollout: {Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Resource: "rollouts"},
+}
+
+// RolloutResourceOf is the resource of a RolloutRestartTarget.Kind; false
+// for a kind that is not one of the RolloutKind* values.
+func RolloutResourceOf(kind string) (RolloutResource, bool) {
+	r, ok := rolloutResources[kind]
+	return r, ok
+}
+
+// IsRolloutResourceKind tells whether objects of a Kubernetes kind
+// (Deployment, Rollout, ...) can be rollout targets.
+func IsRolloutResourceKind(kind string) bool {
+	for _, r := range rolloutResources {
+		if r.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
 
 // Destination is where the rendered Kubernetes Secret goes.
 type Destination struct {
@@ -129,7 +163,7 @@ func validateTemplates(templates map[string]Template, p *field.Path) field.Error
 		return nil
 	}
 	var errs field.ErrorList
-	for _, k := range sortedKeys(templates) {
+	for _, k := range slices.Sorted(maps.Keys(templates)) {
 		errs = append(errs, validateSecretKey(k, p)...)
 		if templates[k].Text == "" {
 			errs = append(errs, field.Required(p.Key(k).Child("text"), ""))

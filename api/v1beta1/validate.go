@@ -2,6 +2,7 @@ package v1beta1
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -45,7 +46,7 @@ func validateLabels(labels map[string]string, p *field.Path) field.ErrorList {
 		return nil
 	}
 	var errs field.ErrorList
-	for _, k := range sortedKeys(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		for _, msg := range qualifiedName(k) {
 			errs = append(errs, field.Invalid(p, k, msg))
 		}
@@ -64,7 +65,7 @@ func validateAnnotations(annotations map[string]string, p *field.Path) field.Err
 	// lower-case prefix), so when every key is one there is nothing to
 	// report per key: no sorting, no full check.
 	if !allEntries(annotations, func(k, _ string) bool { return isPlainLabelKey(k) }) {
-		for _, k := range sortedKeys(annotations) {
+		for _, k := range slices.Sorted(maps.Keys(annotations)) {
 			for _, msg := range qualifiedName(strings.ToLower(k)) {
 				errs = append(errs, field.Invalid(p, k, msg))
 			}
@@ -86,7 +87,7 @@ func validateHeaders(headers map[string]string, p *field.Path) field.ErrorList {
 		return nil
 	}
 	var errs field.ErrorList
-	for _, k := range sortedKeys(headers) {
+	for _, k := range slices.Sorted(maps.Keys(headers)) {
 		for _, msg := range validation.IsHTTPHeaderName(k) {
 			errs = append(errs, field.Invalid(p, k, msg))
 		}
@@ -284,13 +285,4 @@ func allEntries[V any](m map[string]V, ok func(string, V) bool) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
