@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -128,8 +129,16 @@ func gcpLogin(p *Plan, src credentials.Source, set GCPSettings) (vault.Auth, *Fi
 	return a, nil
 }
 
-// gcpHTTP is the HTTP client of the Google calls; the context bounds them.
-var gcpHTTP = &http.Client{Timeout: 30 * time.Second}
+// gcpHTTP is the HTTP client of the Google calls, with a transport of its
+// own (Go's default transport is kustomize's, closed while an app is
+// built); the context bounds them.
+var gcpHTTP = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+	TLSHandshakeTimeout:   10 * time.Second,
+	ResponseHeaderTimeout: 20 * time.Second,
+	ForceAttemptHTTP2:     true,
+}}
 
 // workloadIdentity is GKE Workload Identity, as GKE's metadata server and
 // VSO do it: a TokenRequest for the service account with the pool's
@@ -187,7 +196,7 @@ func gcpClusterOf(ctx context.Context, c gcpCluster) (gcpCluster, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	md := metadata.NewClient(&http.Client{Timeout: 5 * time.Second})
+	md := metadata.NewClient(gcpHTTP)
 	hint := "set spec.gcp.projectID, region and clusterName (outside GKE there is no metadata server)"
 	var err error
 	if c.project == "" {
