@@ -191,3 +191,41 @@ func TestGCPLoginIdentityAndContract(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, p, back)
 }
+
+// Names spec.gcp leaves out come from the GKE metadata server, as in VSO;
+// without one, the error says which to set.
+func TestGCPClusterFromMetadata(t *testing.T) {
+	md := map[string]string{
+		"/computeMetadata/v1/project/project-id":                   "proj-md",
+		"/computeMetadata/v1/instance/attributes/cluster-location": "us-central1",
+		"/computeMetadata/v1/instance/attributes/cluster-name":     "gke-1",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, ok := md[r.URL.Path]
+		if !ok || r.Header.Get("Metadata-Flavor") != "Google" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, v)
+	}))
+	defer srv.Close()
+	t.Setenv("GCE_METADATA_HOST", srv.Listener.Addr().String())
+
+	got, err := gcpClusterOf(t.Context(), gcpCluster{location: "europe-west1"})
+	require.NoError(t, err)
+	assert.Equal(t, gcpCluster{project: "proj-md", location: "europe-west1", name: "gke-1"}, got, "the spec's names win")
+
+	// (The metadata package caches the project: the cluster's name varies.)
+	md["/computeMetadata/v1/instance/attributes/cluster-name"] = "Not/A/Name"
+	_, err = gcpClusterOf(t.Context(), gcpCluster{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "are not Google Cloud names")
+
+	delete(md, "/computeMetadata/v1/instance/attributes/cluster-name")
+	_, err = gcpClusterOf(t.Context(), gcpCluster{project: "proj-e2e", location: "europe-west1"})
+	require.Error(t, err)
+	var ce *vault.CredentialError
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), "gcp: the cluster-name from the GKE metadata server")
+	assert.Contains(t, ce.Hint, "set spec.gcp.projectID, region and clusterName")
+}
