@@ -83,7 +83,9 @@ func (g *FakeGoogle) Close() { g.srv.Close() }
 func (g *FakeGoogle) Pool() string { return g.Project + ".svc.id.goog" }
 
 // Email is the email of Google service account name of the project.
-func (g *FakeGoogle) Email(name string) string { return name + "@" + g.Project + ".iam.gserviceaccount.com" }
+func (g *FakeGoogle) Email(name string) string {
+	return name + "@" + g.Project + ".iam.gserviceaccount.com"
+}
 
 // AddServiceAccount creates Google service account name, with a key only
 // the stand-in holds, that Kubernetes service accounts ns/sa may
