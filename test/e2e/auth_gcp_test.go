@@ -239,4 +239,20 @@ func TestGCPAuthCompanion(t *testing.T) {
 	assertNoSecrets(t, cw.companion.Log())
 	assert.NotContains(t, cw.companion.Log(), "fed-")
 	cw.deleteCarrier(t, "vaultcmp-vds.gcp-db-creds")
+
+	// A failing step: the Event names it and what to do, nothing is written.
+	t.Run("a failing step is named in an Event", func(t *testing.T) {
+		files := map[string]string{
+			"gcp-auth.yaml": gcpAuth("vault-auth-gcp-nogsa", gcpRole, gcpSpec("no-gsa-sa")),
+			"dynamic.yaml":  strings.ReplaceAll(vds("gcp-nogsa-creds", "creds/webapp-readonly", "gcp-nogsa-secret", ""), "vault-auth-k8s", "vault-auth-gcp-nogsa"),
+		}
+		cw.deploy(t, files)
+		carrier := "vaultcmp-vds.gcp-nogsa-creds"
+		want := "gcp: service account webapp-ns/no-gsa-sa has no iam.gke.io/gcp-service-account annotation"
+		eventually(t, 30*time.Second, func() (bool, string) {
+			return strings.Contains(cw.events(t, carrier), want), "an Event naming the step (events: " + cw.events(t, carrier) + ")"
+		}, cw.companion)
+		assert.Nil(t, cw.secret(t, "gcp-nogsa-secret"), "nothing written")
+		cw.deleteCarrier(t, carrier)
+	})
 }
