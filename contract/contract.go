@@ -121,16 +121,26 @@ type Connection struct {
 // Auth is a resolved VaultAuth. Secrets are named, never inlined; every name
 // is in the carrier's namespace.
 type Auth struct {
-	Method         string            `json:"method"` // kubernetes, jwt, appRole, aws
+	Method         string            `json:"method"` // kubernetes, jwt, appRole, aws, gcp
 	Mount          string            `json:"mount"`
 	Namespace      string            `json:"namespace,omitempty"`      // Vault namespace of the login
 	Role           string            `json:"role,omitempty"`           // kubernetes/jwt role; appRole: the role id
-	ServiceAccount string            `json:"serviceAccount,omitempty"` // aws: the irsaServiceAccount
+	ServiceAccount string            `json:"serviceAccount,omitempty"` // aws: the irsaServiceAccount; gcp: the workloadIdentityServiceAccount
 	Audiences      []string          `json:"audiences,omitempty"`
 	TokenSeconds   int64             `json:"tokenExpirationSeconds,omitempty"`
 	Headers        map[string]string `json:"headers,omitempty"`
 	SecretRef      *SecretKeyRef     `json:"secretRef,omitempty"` // appRole secret-id, jwt token; aws: the keys' Secret (no key)
 	AWS            *AWSAuth          `json:"aws,omitempty"`       // method aws only
+	GCP            *GCPAuth          `json:"gcp,omitempty"`       // method gcp only
+}
+
+// GCPAuth is the rest of a gcp VaultAuth (spec.gcp): the GKE cluster whose
+// workload identity pool the app's service account belongs to (its
+// workloadIdentityServiceAccount is Auth.ServiceAccount).
+type GCPAuth struct {
+	ProjectID   string `json:"projectID,omitempty"`
+	Region      string `json:"region,omitempty"` // the cluster's location
+	ClusterName string `json:"clusterName,omitempty"`
 }
 
 // AWSAuth is the rest of an aws VaultAuth (spec.aws): which STS endpoint

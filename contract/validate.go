@@ -16,7 +16,7 @@ import (
 
 // AuthMethods are the VaultAuth methods vaultcmp logs in with, in generate
 // (identity.Resolve) as in the companion (Validate): the others are refused.
-var AuthMethods = []string{v1beta1.MethodKubernetes, v1beta1.MethodJWT, v1beta1.MethodAppRole, v1beta1.MethodAWS}
+var AuthMethods = []string{v1beta1.MethodKubernetes, v1beta1.MethodJWT, v1beta1.MethodAppRole, v1beta1.MethodAWS, v1beta1.MethodGCP}
 
 // SupportedMethod reports whether vaultcmp logs in with the VaultAuth method m.
 func SupportedMethod(m string) bool { return slices.Contains(AuthMethods, m) }
@@ -116,6 +116,12 @@ func authSpec(a *Auth) *v1beta1.VaultAuthSpec {
 			c.Region, c.HeaderValue, c.SessionName, c.STSEndpoint, c.IAMEndpoint = x.Region, x.HeaderValue, x.SessionName, x.STSEndpoint, x.IAMEndpoint
 		}
 		s.AWS = c
+	case v1beta1.MethodGCP:
+		c := &v1beta1.VaultAuthConfigGCP{Role: a.Role, WorkloadIdentityServiceAccount: a.ServiceAccount}
+		if x := a.GCP; x != nil {
+			c.ProjectID, c.Region, c.ClusterName = x.ProjectID, x.Region, x.ClusterName
+		}
+		s.GCP = c
 	}
 	return s
 }

@@ -39,7 +39,7 @@ func TestValidateAppliesGeneratesRules(t *testing.T) {
 		{"auth mount with .. inside", func(c *contract.V1) { c.Auth.Mount = "kubernetes/../../sys" }, "spec.mount"},
 		{"auth mount absolute", func(c *contract.V1) { c.Auth.Mount = "/cubbyhole" }, "spec.mount"},
 		{"auth mount empty", func(c *contract.V1) { c.Auth.Mount = "" }, "spec.mount"},
-		{"unsupported method", func(c *contract.V1) { c.Auth.Method = "gcp" }, `auth.method "gcp"`},
+		{"unsupported method", func(c *contract.V1) { c.Auth.Method = "ldap" }, `auth.method "ldap"`},
 		{"aws without role", func(c *contract.V1) {
 			c.Auth = &contract.Auth{Method: "aws", Mount: "aws", ServiceAccount: "sa"}
 		}, "spec.aws.role"},
@@ -49,6 +49,15 @@ func TestValidateAppliesGeneratesRules(t *testing.T) {
 		{"aws secretRef name", func(c *contract.V1) {
 			c.Auth = &contract.Auth{Method: "aws", Mount: "aws", Role: "r", SecretRef: &contract.SecretKeyRef{Name: "a/b"}}
 		}, "spec.aws.secretRef"},
+		{"gcp without role", func(c *contract.V1) {
+			c.Auth = &contract.Auth{Method: "gcp", Mount: "gcp", ServiceAccount: "sa"}
+		}, "spec.gcp.role"},
+		{"gcp workloadIdentityServiceAccount name", func(c *contract.V1) {
+			c.Auth = &contract.Auth{Method: "gcp", Mount: "gcp", Role: "r", ServiceAccount: "../admin"}
+		}, "spec.gcp.workloadIdentityServiceAccount"},
+		{"gcp without workloadIdentityServiceAccount", func(c *contract.V1) {
+			c.Auth = &contract.Auth{Method: "gcp", Mount: "gcp", Role: "r", GCP: &contract.GCPAuth{ProjectID: "p-1234"}}
+		}, "spec.gcp.workloadIdentityServiceAccount"},
 		{"token method", func(c *contract.V1) { c.Auth.Method = "token" }, `auth.method "token"`},
 		{"service account name", func(c *contract.V1) { c.Auth.ServiceAccount = "../admin" }, "spec.kubernetes.serviceAccount"},
 		{"token lifetime under the minimum", func(c *contract.V1) { c.Auth.TokenSeconds = 10 }, "tokenExpirationSeconds"},

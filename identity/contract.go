@@ -38,6 +38,10 @@ func (p *Plan) Contract() (contract.Connection, *contract.Auth) {
 		cp := *x
 		a.AWS = &cp
 	}
+	if x := pa.GCP; x != nil {
+		cp := *x
+		a.GCP = &cp
+	}
 	return c, a
 }
 
@@ -68,6 +72,10 @@ func FromContract(ns string, c *contract.V1) (*Plan, error) {
 		if x := ca.AWS; x != nil {
 			cp := *x
 			p.Auth.AWS = &cp
+		}
+		if x := ca.GCP; x != nil {
+			cp := *x
+			p.Auth.GCP = &cp
 		}
 	}
 	return p, nil

@@ -100,6 +100,12 @@ func login(ctx context.Context, p *Plan, src credentials.Source) (vault.Auth, *F
 			return a, ferr
 		}
 		a = aa
+	case v1beta1.MethodGCP:
+		ga, ferr := gcpLogin(p, src, GCPSettingsFromEnv(os.LookupEnv))
+		if ferr != nil {
+			return a, ferr
+		}
+		a = ga
 	default:
 		return a, unsupported(pa.Name, pa.Method)
 	}

@@ -166,8 +166,8 @@ func TestFetch(t *testing.T) {
 		},
 		{
 			name: "an unsupported method",
-			plan: Plan{Consumer: "app", Connection: conn, Login: true, Auth: &Auth{Method: "gcp", Mount: "gcp"}},
-			err:  `VaultAuth: method "gcp" is not supported by vaultcmp`,
+			plan: Plan{Consumer: "app", Connection: conn, Login: true, Auth: &Auth{Method: "ldap", Mount: "ldap"}},
+			err:  `VaultAuth: method "ldap" is not supported by vaultcmp`,
 		},
 	}
 	for _, tc := range tests {

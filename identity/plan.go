@@ -73,16 +73,17 @@ type SecretKey struct {
 // method, and which Secret key or service account gives the credential.
 type Auth struct {
 	Name           string // the VaultAuth's name, for messages; empty from a contract
-	Method         string // kubernetes, jwt, appRole, aws (others are refused by Fetch)
+	Method         string // kubernetes, jwt, appRole, aws, gcp (others are refused by Fetch)
 	Mount          string
 	Namespace      string // Vault namespace of the login
 	Role           string // kubernetes/jwt role; appRole: the role id
-	ServiceAccount string // kubernetes, jwt without SecretRef, aws irsaServiceAccount: in Plan.Consumer
+	ServiceAccount string // kubernetes, jwt without SecretRef, aws irsaServiceAccount, gcp workloadIdentityServiceAccount: in Plan.Consumer
 	Audiences      []string
 	TokenSeconds   int64
 	Headers        map[string]string
 	SecretRef      *SecretKey        // appRole secret-id, jwt token; aws: the keys' Secret (Key empty)
 	AWS            *contract.AWSAuth // method aws: region, endpoints, header, session name
+	GCP            *contract.GCPAuth // method gcp: the GKE cluster (project, location, name)
 }
 
 // Plan is a consumer's Vault identity as its refs say, before any
@@ -247,7 +248,7 @@ func checkAuth(va *v1beta1.VaultAuth) *FieldError {
 }
 
 func unsupported(name, method string) *FieldError {
-	return authErr(name, "use kubernetes, jwt, appRole or aws, or set VAULT_TOKEN", fmt.Errorf("method %q is not supported by vaultcmp", method))
+	return authErr(name, "use kubernetes, jwt, appRole, aws or gcp, or set VAULT_TOKEN", fmt.Errorf("method %q is not supported by vaultcmp", method))
 }
 
 // authErr is a refusal about the VaultAuth named name (empty: the one a
@@ -302,6 +303,13 @@ func authOf(va *v1beta1.VaultAuth, consumerNS string) *Auth {
 			}
 			a.AWS = &contract.AWSAuth{Region: c.Region, HeaderValue: c.HeaderValue, SessionName: c.SessionName,
 				STSEndpoint: c.STSEndpoint, IAMEndpoint: c.IAMEndpoint}
+		}
+	case v1beta1.MethodGCP:
+		a.Mount = mountOr(a.Mount, "gcp")
+		a.GCP = &contract.GCPAuth{}
+		if c := s.GCP; c != nil {
+			a.Role, a.ServiceAccount = c.Role, c.WorkloadIdentityServiceAccount
+			a.GCP = &contract.GCPAuth{ProjectID: c.ProjectID, Region: c.Region, ClusterName: c.ClusterName}
 		}
 	}
 	return a

@@ -164,15 +164,15 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name:  "an unsupported method",
-			objs:  []v1beta1.Object{defConn, vaultAuth("app", "default", v1beta1.VaultAuthSpec{Method: "gcp", Mount: "gcp"})},
-			field: "spec.vaultAuthRef", err: `VaultAuth default: method "gcp" is not supported by vaultcmp`, hint: "use kubernetes, jwt, appRole or aws",
+			objs:  []v1beta1.Object{defConn, vaultAuth("app", "default", v1beta1.VaultAuthSpec{Method: "ldap", Mount: "ldap"})},
+			field: "spec.vaultAuthRef", err: `VaultAuth default: method "ldap" is not supported by vaultcmp`, hint: "use kubernetes, jwt, appRole, aws or gcp",
 		},
 		{
 			name: "an unsupported method with VAULT_TOKEN: the token is used, the VaultAuth kept by names",
-			objs: []v1beta1.Object{defConn, vaultAuth("app", "default", v1beta1.VaultAuthSpec{Method: "gcp", Mount: "gcp"})},
+			objs: []v1beta1.Object{defConn, vaultAuth("app", "default", v1beta1.VaultAuthSpec{Method: "ldap", Mount: "ldap"})},
 			opts: Options{VaultToken: "hvs.t"},
 			want: &Plan{Consumer: "app", Connection: vault.Connection{Address: addr}, ConnectionName: "default",
-				Auth: &Auth{Name: "default", Method: "gcp", Mount: "gcp"}, Token: "hvs.t", Login: true},
+				Auth: &Auth{Name: "default", Method: "ldap", Mount: "ldap"}, Token: "hvs.t", Login: true},
 		},
 	}
 	for _, tc := range tests {

@@ -183,9 +183,9 @@ func TestAuthMethodResolution(t *testing.T) {
 			wantErr: []string{"spec.vaultAuthRef: login", "CA"}, // "not a PEM" is refused by the client
 		},
 		{
-			name:    "an unsupported method",
+			name:    "gcp outside the cluster: Workload Identity needs the app's service account",
 			docs:    fmt.Sprintf(conn, "dest") + auth("dest", "{method: gcp, mount: gcp, gcp: {role: r, workloadIdentityServiceAccount: w}}") + vss("dest", ""),
-			wantErr: []string{`spec.vaultAuthRef: VaultAuth default: method "gcp" is not supported by vaultcmp`},
+			wantErr: []string{`spec.vaultAuthRef: VaultAuth default: spec.gcp.workloadIdentityServiceAccount: needs a Kubernetes cluster`},
 		},
 	}
 	for _, tc := range tests {

@@ -135,7 +135,7 @@ func (cw *companionWorld) startCompanion(ctx context.Context, args ...string) (*
 	c, err := StartCompanion(ctx, vaultcmp, cw.kubeconfig, append([]string{
 		"HOME=" + os.TempDir(), "VAULTCMP_HMAC_KEY=" + companionHMACKey,
 		"VAULTCMP_ALLOWED_VAULT_ADDRESSES=" + vaultSrv.Addr + ",http://" + cw.proxy.Addr,
-	}, awsCompanionEnv(cw.argoWorld)...), args...)
+	}, append(awsCompanionEnv(cw.argoWorld), gcpCompanionEnv(cw.argoWorld)...)...), args...)
 	if c != nil {
 		c.MetricsToken = cw.metricsToken
 	}

@@ -36,6 +36,10 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// GCPCredentialsFile is the file, in the server's Dir, of its Google
+// application default credentials.
+const GCPCredentialsFile = "gcp-credentials.json"
+
 // StartVault starts a dev server and waits until it is unsealed and active.
 func StartVault(ctx context.Context) (*VaultServer, error) {
 	bin, err := VaultBinary()
@@ -53,7 +57,10 @@ func StartVault(ctx context.Context) (*VaultServer, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin, "server", "-dev", "-dev-root-token-id="+RootToken, "-dev-no-store-token",
 		"-dev-listen-address="+addr, "-log-level=warn")
-	cmd.Env = append(os.Environ(), "HOME="+dir, "VAULT_ADDR=", "VAULT_TOKEN=")
+	// Vault's gcp auth reads its Google credentials (application default
+	// credentials) from GCPCredentialsFile, which the gcp tests write.
+	cmd.Env = append(os.Environ(), "HOME="+dir, "VAULT_ADDR=", "VAULT_TOKEN=",
+		"GOOGLE_APPLICATION_CREDENTIALS="+filepath.Join(dir, GCPCredentialsFile))
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
