@@ -120,12 +120,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.heldTokenHealth(req.NamespacedName, &st); err != nil {
 		return r.failed(ctx, &carrier, kind, st, err), nil
 	}
-	if !st.NextAt.IsZero() && now.Before(st.NextAt) && st.Contract == digest(&carrier) && st.Retries == 0 && st.Old == nil && r.destinationPresent(ctx, &carrier, c) {
+	d := digest(&carrier) // the contract the data is (to be) made for
+	if !st.NextAt.IsZero() && now.Before(st.NextAt) && st.Contract == d && st.Retries == 0 && st.Old == nil && r.destinationPresent(ctx, &carrier, c) {
 		// Nothing due yet (a restart, a leader change, our own write).
 		r.observe(&carrier, c, st, now)
 		return ctrl.Result{RequeueAfter: st.NextAt.Sub(now)}, nil
 	}
-	err = supersede(&st, digest(&carrier))
+	err = supersede(&st, d)
 	if err == nil {
 		// Before any token or Vault request: a destination that belongs to
 		// something else is refused (ownership.go).
@@ -152,8 +153,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return r.failed(ctx, &carrier, kind, st, err), nil
 	}
 	st = succeededState(out.state)
-	st.Contract = digest(&carrier)
-	recordIssuer(&st, c, st.Contract)
+	st.Contract = d
+	recordIssuer(&st, c, d)
 	r.holders.note(req.NamespacedName, id, st.LeaseID != "")
 	r.Metrics.SyncTotal.WithLabelValues(kind, carrier.Namespace).Inc()
 	if out.changed {

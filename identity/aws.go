@@ -194,15 +194,11 @@ func stepErr(hint, format string, args ...any) error {
 func webIdentity(src credentials.Source, sar credentials.ServiceAccountReader, ns, sa string, ap awsPlan) vault.AWSCredentials {
 	return func(ctx context.Context) (aws.Credentials, error) {
 		who := names.Qualified(ns, sa)
-		ann, err := sar.ServiceAccountAnnotations(ctx, ns, sa)
+		ann, err := accountAnnotations(ctx, sar, "aws", ns, sa, AWSRoleAnnotation, "<the IAM role's ARN>")
 		if err != nil {
-			return aws.Credentials{}, stepErr("create the service account in the app's namespace", "aws: reading service account %s: %w", who, err)
+			return aws.Credentials{}, err
 		}
 		role := ann[AWSRoleAnnotation]
-		if role == "" {
-			return aws.Credentials{}, stepErr("annotate the service account with "+AWSRoleAnnotation+": <the IAM role's ARN>",
-				"aws: service account %s has no %s annotation", who, AWSRoleAnnotation)
-		}
 		aud := AWSDefaultAudience
 		if v := ann[AWSAudienceAnnotation]; v != "" {
 			aud = v
@@ -236,6 +232,21 @@ func webIdentity(src credentials.Source, sar credentials.ServiceAccountReader, n
 		return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey,
 			SessionToken: aws.ToString(c.SessionToken), Source: "irsa"}, nil
 	}
+}
+
+// accountAnnotations is the first step of a cloud login as the app's
+// service account ns/sa (aws IRSA, gcp Workload Identity): its annotations,
+// of which key, naming its cloud identity (what), must be set.
+func accountAnnotations(ctx context.Context, sar credentials.ServiceAccountReader, cloud, ns, sa, key, what string) (map[string]string, error) {
+	who := names.Qualified(ns, sa)
+	ann, err := sar.ServiceAccountAnnotations(ctx, ns, sa)
+	if err != nil {
+		return nil, stepErr("create the service account in the app's namespace", "%s: reading service account %s: %w", cloud, who, err)
+	}
+	if ann[key] == "" {
+		return nil, stepErr("annotate the service account with "+key+": "+what, "%s: service account %s has no %s annotation", cloud, who, key)
+	}
+	return ann, nil
 }
 
 // podIdentity is the pod's own AWS identity (the SDK's default chain).

@@ -151,15 +151,11 @@ func workloadIdentity(src credentials.Source, sar credentials.ServiceAccountRead
 	given gcpCluster, set GCPSettings, now func() time.Time) vault.GCPJWT {
 	return func(ctx context.Context) (string, error) {
 		who := names.Qualified(ns, sa)
-		ann, err := sar.ServiceAccountAnnotations(ctx, ns, sa)
+		ann, err := accountAnnotations(ctx, sar, "gcp", ns, sa, GCPServiceAccountAnnotation, "<the Google service account's email>")
 		if err != nil {
-			return "", stepErr("create the service account in the app's namespace", "gcp: reading service account %s: %w", who, err)
+			return "", err
 		}
 		gsa := ann[GCPServiceAccountAnnotation]
-		if gsa == "" {
-			return "", stepErr("annotate the service account with "+GCPServiceAccountAnnotation+": <the Google service account's email>",
-				"gcp: service account %s has no %s annotation", who, GCPServiceAccountAnnotation)
-		}
 		if !gcpAccountRE.MatchString(gsa) {
 			return "", stepErr("the annotation names the Google service account by its email (<name>@<project>.iam.gserviceaccount.com)",
 				"gcp: service account %s: annotation %s %q is not a service account email", who, GCPServiceAccountAnnotation, gsa)
