@@ -134,20 +134,12 @@ spec:
 
 // awsApp is an app: the connection to the test Vault, an aws VaultAuth
 // with the aws block spec, and a VaultStaticSecret that uses it.
-func awsApp(spec string) map[string]string {
+func awsApp(t testing.TB, spec string) map[string]string {
 	return map[string]string{
-		"connection.yaml": strings.ReplaceAll(readFileTB(examples("webapp"), "connection.yaml"), "https://vault.corp.com:8200", vaultSrv.Addr),
+		"connection.yaml": webappFile(t, "connection.yaml", vaultSrv.Addr),
 		"auth.yaml":       awsAuth("aws-auth", spec),
 		"static.yaml":     awsStatic("aws-auth"),
 	}
-}
-
-func readFileTB(dir, name string) string {
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
 }
 
 // TestAWSAuth: Vault's aws auth (iam) with the app's own AWS identity, for
@@ -188,14 +180,14 @@ func TestAWSAuth(t *testing.T) {
 
 	t.Run("generate: IRSA, the app's service account's role", func(t *testing.T) {
 		before := sts.Calls("AssumeRoleWithWebIdentity")
-		reads(t, generate(t, "webapp-ns", awsApp(irsa)))
+		reads(t, generate(t, "webapp-ns", awsApp(t, irsa)))
 		assert.Greater(t, sts.Calls("AssumeRoleWithWebIdentity"), before, "the web identity was exchanged")
 		h := sts.LastHeaders("GetCallerIdentity")
 		assert.Equal(t, awsServerID, h.Get("X-Vault-AWS-IAM-Server-ID"), "the server-ID header reached STS through Vault")
 		assert.Contains(t, h.Get("Authorization"), "x-vault-aws-iam-server-id", "and is signed")
 	})
 	t.Run("render: static keys of a secretRef, from the environment", func(t *testing.T) {
-		dir := writeApp(t, awsApp("    secretRef: aws-static-creds\n"))
+		dir := writeApp(t, awsApp(t, "    secretRef: aws-static-creds\n"))
 		r := run(t, []string{"VAULT_ADDR=" + vaultSrv.Addr, "VAULTCMP_HMAC_KEY=k", "VAULTCMP_AWS_STS_ENDPOINT=" + sts.URL,
 			"VAULTCMP_SECRET_AWS_STATIC_CREDS_ACCESS_KEY_ID=" + awsUserID,
 			"VAULTCMP_SECRET_AWS_STATIC_CREDS_SECRET_ACCESS_KEY=" + awsUserSecret}, "render", "-n", "webapp-ns", dir)
@@ -204,7 +196,7 @@ func TestAWSAuth(t *testing.T) {
 		assert.Equal(t, webappConfig["db_pass"], got["db_pass"])
 	})
 	t.Run("another namespace's service account cannot get this app's role", func(t *testing.T) {
-		files := awsApp(irsa)
+		files := awsApp(t, irsa)
 		for k, v := range files {
 			files[k] = strings.ReplaceAll(v, "namespace: webapp-ns", "namespace: other-ns")
 		}
@@ -218,23 +210,23 @@ func TestAWSAuth(t *testing.T) {
 	t.Run("the pod's own identity is refused by default", func(t *testing.T) {
 		// The sidecar's own keys would work: they are refused all the same.
 		podEnv := []string{"AWS_ACCESS_KEY_ID=" + awsUserID, "AWS_SECRET_ACCESS_KEY=" + awsUserSecret, "AWS_EC2_METADATA_DISABLED=true"}
-		r := generate(t, "webapp-ns", awsApp(""), podEnv...)
+		r := generate(t, "webapp-ns", awsApp(t, ""), podEnv...)
 		refused(t, r, "")
 		assert.Contains(t, r.Stderr, "the pod's own AWS identity is not used")
 		assert.Contains(t, r.Stderr, "VAULTCMP_AWS_ALLOW_POD_IDENTITY=true")
 		assert.Contains(t, r.Stderr, "shared by every app")
 		// The operator opts in: it logs in.
-		reads(t, generate(t, "webapp-ns", awsApp(""), append(podEnv, "VAULTCMP_AWS_ALLOW_POD_IDENTITY=true")...))
+		reads(t, generate(t, "webapp-ns", awsApp(t, ""), append(podEnv, "VAULTCMP_AWS_ALLOW_POD_IDENTITY=true")...))
 	})
 	t.Run("a manifest's stsEndpoint is not where signed requests go", func(t *testing.T) {
 		attacker := capture(t, Echo)
-		r := generate(t, "webapp-ns", awsApp(irsa+"    stsEndpoint: "+attacker.Addr+"\n"), "VAULTCMP_AWS_STS_ENDPOINT=")
+		r := generate(t, "webapp-ns", awsApp(t, irsa+"    stsEndpoint: "+attacker.Addr+"\n"), "VAULTCMP_AWS_STS_ENDPOINT=")
 		refused(t, r, "")
 		assert.Contains(t, r.Stderr, "spec.aws.stsEndpoint")
 		assert.Contains(t, r.Stderr, "VAULTCMP_AWS_ALLOWED_ENDPOINTS")
 		nothingReached(t, attacker)
 		// Listed by the operator, it is used.
-		reads(t, generate(t, "webapp-ns", awsApp(irsa+"    stsEndpoint: "+sts.URL+"\n"),
+		reads(t, generate(t, "webapp-ns", awsApp(t, irsa+"    stsEndpoint: "+sts.URL+"\n"),
 			"VAULTCMP_AWS_STS_ENDPOINT=", "VAULTCMP_AWS_ALLOWED_ENDPOINTS="+sts.URL))
 	})
 	t.Run("each failing step is named, with no credential", func(t *testing.T) {
@@ -247,7 +239,7 @@ func TestAWSAuth(t *testing.T) {
 			{"Vault login", "", []string{"login auth/aws/login", "no-such-role"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				files := awsApp(c.spec)
+				files := awsApp(t, c.spec)
 				if c.spec == "" {
 					files["auth.yaml"] = awsAuthRole("aws-auth", "no-such-role", irsa)
 				}

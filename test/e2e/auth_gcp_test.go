@@ -126,9 +126,9 @@ func gcpSpec(ksa string) string {
 
 // gcpApp is an app: the connection to the test Vault, a gcp VaultAuth
 // (role, spec) and a VaultStaticSecret that uses it.
-func gcpApp(role, spec string) map[string]string {
+func gcpApp(t testing.TB, role, spec string) map[string]string {
 	return map[string]string{
-		"connection.yaml": strings.ReplaceAll(readFileTB(examples("webapp"), "connection.yaml"), "https://vault.corp.com:8200", vaultSrv.Addr),
+		"connection.yaml": webappFile(t, "connection.yaml", vaultSrv.Addr),
 		"auth.yaml":       gcpAuth("gcp-auth", role, spec),
 		"static.yaml":     strings.NewReplacer("aws-config", "gcp-config").Replace(awsStatic("gcp-auth")),
 	}
@@ -174,13 +174,13 @@ func TestGCPAuth(t *testing.T) {
 
 	t.Run("generate: Workload Identity of the app's service account", func(t *testing.T) {
 		sts, sign, keys := g.Calls("sts"), g.Calls("signJwt"), g.Calls("keys")
-		reads(t, generate(t, "webapp-ns", gcpApp(gcpRole, gcpSpec(gcpKSA))))
+		reads(t, generate(t, "webapp-ns", gcpApp(t, gcpRole, gcpSpec(gcpKSA))))
 		assert.Greater(t, g.Calls("sts"), sts, "the service-account token was exchanged")
 		assert.Greater(t, g.Calls("signJwt"), sign, "Google signed the login JWT")
 		assert.Greater(t, g.Calls("keys"), keys, "Vault checked it with the account's keys")
 	})
 	t.Run("another namespace's service account cannot get this app's role", func(t *testing.T) {
-		files := gcpApp(gcpRole, gcpSpec(gcpKSA))
+		files := gcpApp(t, gcpRole, gcpSpec(gcpKSA))
 		for k, v := range files {
 			files[k] = strings.ReplaceAll(v, "namespace: webapp-ns", "namespace: other-ns")
 		}
@@ -194,7 +194,7 @@ func TestGCPAuth(t *testing.T) {
 		// Working Google credentials in the environment are not used.
 		sts := g.Calls("sts")
 		spec := fmt.Sprintf("    projectID: %s\n", gcpProject)
-		r := generate(t, "webapp-ns", gcpApp(gcpRole, spec), "GOOGLE_APPLICATION_CREDENTIALS="+vaultCreds)
+		r := generate(t, "webapp-ns", gcpApp(t, gcpRole, spec), "GOOGLE_APPLICATION_CREDENTIALS="+vaultCreds)
 		refused(t, r, "")
 		assert.Contains(t, r.Stderr, "spec.gcp.workloadIdentityServiceAccount")
 		assert.Equal(t, sts, g.Calls("sts"), "nothing was exchanged")
@@ -211,7 +211,7 @@ func TestGCPAuth(t *testing.T) {
 			{"Vault login", "no-such-role", gcpSpec(gcpKSA), []string{"login auth/gcp/login", "no-such-role"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				r := generate(t, "webapp-ns", gcpApp(c.role, c.spec))
+				r := generate(t, "webapp-ns", gcpApp(t, c.role, c.spec))
 				refused(t, r, "")
 				for _, s := range c.want {
 					assert.Contains(t, r.Stderr, s)

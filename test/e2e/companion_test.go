@@ -166,22 +166,44 @@ func (cw *companionWorld) deployVia(t testing.TB, addr string, files map[string]
 	return objs
 }
 
-// render renders an app of files for webapp-ns as deploy does, with the
-// installation's key (companionHMACKey: the companion acts only on carriers
-// sealed with it) and render's extra args (e.g. --application).
+// render renders an app of files for webapp-ns as deploy does (sealedRender).
 func (cw *companionWorld) render(t testing.TB, addr string, files map[string]string, args ...string) []map[string]any {
 	t.Helper()
-	for _, n := range []string{"connection.yaml", "auth.yaml"} {
-		if _, ok := files[n]; !ok {
-			b, err := os.ReadFile(filepath.Join(examples("webapp"), n))
-			require.NoError(t, err)
-			files[n] = strings.ReplaceAll(string(b), "https://vault.corp.com:8200", addr)
-		}
-	}
+	return sealedRender(t, addr, files, args...)
+}
+
+// sealedRender renders an app of files for webapp-ns — the seed's
+// connection and auth added where files has none, pointing at addr — with
+// the installation's key (companionHMACKey: the companion acts only on
+// carriers sealed with it) and render's extra args (e.g. --application);
+// it fails the test unless the render succeeds.
+func sealedRender(t testing.TB, addr string, files map[string]string, args ...string) []map[string]any {
+	t.Helper()
+	withWebappAccess(t, addr, files)
 	args = append(append([]string{"render", "-n", "webapp-ns"}, args...), writeApp(t, files))
 	r := run(t, append(rootEnv(), "VAULT_ADDR="+addr, "VAULTCMP_HMAC_KEY="+companionHMACKey), args...)
 	require.Equal(t, 0, r.code, r.stderr)
 	return docs(t, r.stdout)
+}
+
+// withWebappAccess adds the seed's connection.yaml and auth.yaml to files
+// where it has none, pointing at the Vault at addr.
+func withWebappAccess(t testing.TB, addr string, files map[string]string) {
+	t.Helper()
+	for _, n := range []string{"connection.yaml", "auth.yaml"} {
+		if _, ok := files[n]; !ok {
+			files[n] = webappFile(t, n, addr)
+		}
+	}
+}
+
+// webappFile is examples/webapp's file name with the seed's Vault address
+// replaced by addr.
+func webappFile(t testing.TB, name, addr string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(examples("webapp"), name))
+	require.NoError(t, err)
+	return strings.ReplaceAll(string(b), "https://vault.corp.com:8200", addr)
 }
 
 func (cw *companionWorld) secret(t testing.TB, name string) *corev1.Secret {
@@ -528,7 +550,7 @@ func TestCompanionBadInput(t *testing.T) {
 		"auth.yaml": strings.ReplaceAll(noSA, "https://vault.corp.com:8200", vaultSrv.Addr),
 		"vds.yaml":  vds("no-sa", "creds/webapp-readonly", "no-sa-db", ""),
 	})
-	conn := strings.ReplaceAll(readFile(t, filepath.Join(examples("webapp"), "connection.yaml")), "https://vault.corp.com:8200", "http://127.0.0.1:1")
+	conn := webappFile(t, "connection.yaml", "http://127.0.0.1:1")
 	r := run(t, []string{"VAULTCMP_HMAC_KEY=" + companionHMACKey}, "render", "-n", "webapp-ns", writeApp(t, map[string]string{
 		"connection.yaml": conn, "auth.yaml": readFile(t, filepath.Join(examples("webapp"), "auth.yaml")),
 		"vds.yaml": vds("elsewhere", "creds/webapp-readonly", "elsewhere-db", ""),

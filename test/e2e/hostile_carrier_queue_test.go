@@ -135,7 +135,7 @@ spec:
 // the result.
 func renderTenant(t *testing.T, ns string, objs ...string) {
 	t.Helper()
-	conn := strings.ReplaceAll(readFile(t, filepath.Join(examples("webapp"), "connection.yaml")), "https://vault.corp.com:8200", vaultSrv.Addr)
+	conn := webappFile(t, "connection.yaml", vaultSrv.Addr)
 	conn = strings.ReplaceAll(conn, "namespace: webapp-ns", "namespace: "+ns)
 	files := map[string]string{"connection.yaml": conn}
 	for i, d := range objs {

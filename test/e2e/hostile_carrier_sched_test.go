@@ -3,8 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,11 +32,7 @@ func schedEnv() []string {
 // test Vault (as cw.deploy adds them).
 func schedApp(t *testing.T, files map[string]string) string {
 	t.Helper()
-	for _, n := range []string{"connection.yaml", "auth.yaml"} {
-		b, err := os.ReadFile(filepath.Join(examples("webapp"), n))
-		require.NoError(t, err)
-		files[n] = strings.ReplaceAll(string(b), "https://vault.corp.com:8200", vaultSrv.Addr)
-	}
+	withWebappAccess(t, vaultSrv.Addr, files)
 	return writeApp(t, files)
 }
 
@@ -46,9 +40,7 @@ func schedApp(t *testing.T, files map[string]string) string {
 // fails the test unless the render succeeds.
 func renderSched(t *testing.T, files map[string]string) []map[string]any {
 	t.Helper()
-	r := run(t, schedEnv(), "render", "-n", "webapp-ns", schedApp(t, files))
-	require.Equal(t, 0, r.code, r.stderr)
-	return docs(t, r.stdout)
+	return sealedRender(t, vaultSrv.Addr, files)
 }
 
 // refusedRender renders files and requires a refusal whose message holds

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -194,12 +193,7 @@ spec:
   vaultAuthRef: vault-auth-k8s
   destination: {name: placeholder-%s, create: true, overwrite: true}
 `, name, name)}
-	for _, n := range []string{"connection.yaml", "auth.yaml"} {
-		files[n] = strings.ReplaceAll(readFile(t, filepath.Join(examples("webapp"), n)), "https://vault.corp.com:8200", vaultSrv.Addr)
-	}
-	r := run(t, append(rootEnv(), "VAULTCMP_HMAC_KEY="+companionHMACKey), "render", "-n", "webapp-ns", writeApp(t, files))
-	require.Equal(t, 0, r.code, r.stderr)
-	carrier := find(t, docs(t, r.stdout), "Secret", contract.CarrierName("VaultStaticSecret", name))
+	carrier := find(t, sealedRender(t, vaultSrv.Addr, files), "Secret", contract.CarrierName("VaultStaticSecret", name))
 	meta := carrier["metadata"].(map[string]any)
 	ann := meta["annotations"].(map[string]any)
 	// The destination a generate could have let through (or a later one

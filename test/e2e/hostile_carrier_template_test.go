@@ -67,14 +67,7 @@ spec:
 // let through would be.
 func (cw *companionWorld) deploySealed(t testing.TB, files map[string]string, hostile map[string]string) {
 	t.Helper()
-	for _, n := range []string{"connection.yaml", "auth.yaml"} {
-		b, err := os.ReadFile(filepath.Join(examples("webapp"), n))
-		require.NoError(t, err)
-		files[n] = strings.ReplaceAll(string(b), "https://vault.corp.com:8200", vaultSrv.Addr)
-	}
-	r := run(t, append(rootEnv(), "VAULTCMP_HMAC_KEY="+companionHMACKey), "render", "-n", "webapp-ns", writeApp(t, files))
-	require.Equal(t, 0, r.code, r.stderr)
-	objs := docs(t, r.stdout)
+	objs := cw.render(t, vaultSrv.Addr, files)
 	for name, text := range hostile {
 		md := find(t, objs, "Secret", name)["metadata"].(map[string]any)
 		ann := md["annotations"].(map[string]any)
