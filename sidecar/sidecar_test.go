@@ -393,7 +393,7 @@ func TestExample(t *testing.T) {
 	var k types.Kustomization
 	require.NoError(t, yaml.UnmarshalStrict(read(t, "kustomize/example/kustomization.yaml"), &k))
 	assert.Equal(t, "argocd", k.Namespace)
-	assert.Equal(t, []string{"https://raw.githubusercontent.com/argoproj/argo-cd/v3.6.1/manifests/install.yaml"}, k.Resources)
+	assert.Equal(t, []string{"https://raw.githubusercontent.com/argoproj/argo-cd/v3.6.2/manifests/install.yaml"}, k.Resources)
 	assert.Equal(t, []string{".."}, k.Components)
 	require.Len(t, k.Images, 1)
 	assert.Equal(t, "vaultcmp", k.Images[0].Name)

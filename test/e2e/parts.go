@@ -23,7 +23,7 @@ const (
 
 // Argo CD versions the tests run: the current 3.x line (primary) and 2.14.
 const (
-	Argo36Version  = "3.6.1"
+	Argo36Version  = "3.6.2"
 	Argo214Version = "2.14.21"
 )
 
@@ -31,7 +31,7 @@ const (
 // (parts/argocd: 2.14, parts/argocd3: 3.6); ARGOCD_BINARY_NAME picks the
 // component.
 type ArgoPart struct {
-	Version string // e.g. "3.6.1"
+	Version string // e.g. "3.6.2"
 	Major   int    // 2 or 3
 	module  string // directory under parts/
 	goMod   string // Argo CD's Go module path

@@ -1,6 +1,6 @@
 // Command argocd is Argo CD v3.6's multi-call binary, built from Argo CD's
 // Go module for the end-to-end tests: a copy of Argo CD's cmd/main.go
-// (v3.6.1), dispatching on ARGOCD_BINARY_NAME to argocd (the CLI),
+// (v3.6.2), dispatching on ARGOCD_BINARY_NAME to argocd (the CLI),
 // argocd-server, argocd-application-controller, argocd-repo-server and
 // argocd-cmp-server. Its module needs Go 1.27: parts.go builds it with
 // GOTOOLCHAIN=go1.27.3.
