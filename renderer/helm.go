@@ -7,8 +7,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 
 	"helm.sh/helm/v4/pkg/chart/common"
 	commonutil "helm.sh/helm/v4/pkg/chart/common/util"
@@ -142,8 +144,30 @@ func helmCapabilities(o HelmOptions) (*common.Capabilities, error) {
 		caps.KubeVersion = *kv
 	}
 	caps.APIVersions = append(caps.APIVersions, o.APIVersions...)
+	if v := helmModuleVersion(); v != "" {
+		caps.HelmVersion.Version = v
+	}
 	return caps, nil
 }
+
+// helmModuleVersion is the version of the Helm module vaultcmp is built
+// with ("v4.3.2"), which Helm's release binaries report as
+// .Capabilities.HelmVersion.Version; the library alone says "v4.3".
+var helmModuleVersion = sync.OnceValue(func() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, d := range bi.Deps {
+		if d.Path == "helm.sh/helm/v4" {
+			if d.Replace != nil {
+				return ""
+			}
+			return d.Version
+		}
+	}
+	return ""
+})
 
 // helmTemplateOutput is the stream `helm template --include-crds` prints:
 // the CRDs and the manifests (Helm's install order) trimmed as a whole, then

@@ -225,3 +225,4 @@ func TestArgoSetValue(t *testing.T) {
 		assert.Equal(t, want, argoSetValue(in), in)
 	}
 }
+
