@@ -439,7 +439,7 @@ func TestHelmTemplateAgrees(t *testing.T) {
 	}
 	assert.Equal(t, map[string]string{
 		"greeting": "bonjour", "size": "s", "seconds": "90", "yaml": "a: b\nc: d",
-		"script": "#!/bin/sh\necho bonjour\n\n\n",
+		"script": "#!/bin/sh\necho bonjour\n\n\n\n", // Helm 3: "#!/bin/sh\necho bonjour\n"
 	}, data(helmTemplate(t, helm, filepath.Join(root, "helm4"), ns, helmCases[3]), "v1/ConfigMap/<nil>/four-config"))
 	caps := data(helmTemplate(t, helm, filepath.Join(root, "capabilities"), ns, helmCases[2]), "v1/ConfigMap/<nil>/caps-caps")
 	assert.Equal(t, "v"+HelmVersion, caps["helmVersion"])
