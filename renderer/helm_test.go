@@ -225,4 +225,3 @@ func TestArgoSetValue(t *testing.T) {
 		assert.Equal(t, want, argoSetValue(in), in)
 	}
 }
-
