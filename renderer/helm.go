@@ -75,7 +75,7 @@ func LoadHelm(ctx context.Context, dir string, o HelmOptions) ([]*Object, error)
 		name = "release"
 	}
 	if err := chartutil.ValidateReleaseName(name); err != nil {
-		return nil, fmt.Errorf("Helm release name %q: %w", safetext.Clean(name), err)
+		return nil, fmt.Errorf("Helm release name %q: %w (name one: the helm-release-name parameter, render's --helm-release-name)", safetext.Clean(name), err)
 	}
 	if err := chartutil.ProcessDependencies(chrt, vals); err != nil {
 		return nil, fmt.Errorf("Helm chart %s: dependencies: %w", chrt.Name(), err)
