@@ -53,7 +53,46 @@ var helmCases = []helmCase{
 // helm4-role, service account webapp-sa) reading secret/webapp/config.
 func helmCharts() map[string]string {
 	files := map[string]string{}
+	// Every chart holds Vault objects: Argo CD hands vaultcmp only the apps
+	// its discovery matches (plugin.yaml), even when the plugin is named.
+	vault := `apiVersion: secrets.hashicorp.com/v1beta1
+kind: VaultConnection
+metadata:
+  name: vault-connection
+spec:
+  address: ` + vaultSrv.Addr + `
+---
+apiVersion: secrets.hashicorp.com/v1beta1
+kind: VaultAuth
+metadata:
+  name: vault-auth
+spec:
+  vaultConnectionRef: vault-connection
+  method: kubernetes
+  mount: kubernetes
+  kubernetes:
+    role: helm4-role
+    serviceAccount: webapp-sa
+    audiences:
+      - vault
+---
+apiVersion: secrets.hashicorp.com/v1beta1
+kind: VaultStaticSecret
+metadata:
+  name: {{ .Release.Name }}-db
+spec:
+  type: kv-v2
+  mount: secret
+  path: webapp/config
+  vaultAuthRef: vault-auth
+  destination:
+    name: {{ .Release.Name }}-db
+    create: true
+`
 	add := func(chart string, m map[string]string) {
+		if _, ok := m["templates/vault.yaml"]; !ok {
+			m["templates/vault.yaml"] = vault
+		}
 		for k, v := range m {
 			files[chart+"/"+k] = v
 		}
