@@ -24,7 +24,7 @@ build: ## Build bin/vaultcmp (static, as the sidecar image: without cgo, kustomi
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/vaultcmp .
 
 .PHONY: parts
-parts: ## Build the real parts (Vault, etcd, kube-apiserver, kube-controller-manager, Argo CD 2.14 and 3.6) for the e2e tests, cached
+parts: ## Build the real parts (Vault, etcd, kube-apiserver, kube-controller-manager, Argo CD 2.14 and 3.6, Helm 4.3.2) for the e2e tests, cached
 	cd $(E2E) && $(GO) run ./cmd/parts
 
 .PHONY: demo

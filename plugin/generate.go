@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
@@ -58,10 +59,7 @@ leaves.`,
 				}
 				cacheDir = filepath.Join(base, "vaultcmp", "tokens")
 			}
-			release := be.Params.HelmReleaseName
-			if release == "" {
-				release = be.AppName
-			}
+			release := helmReleaseName(be.Params.HelmReleaseName, be.AppName)
 			return runApp(cmd, env, appRun{
 				flags: &f,
 				dir:   dir,
@@ -85,6 +83,19 @@ leaves.`,
 	}
 	f.register(cmd, env, "warn")
 	return cmd
+}
+
+// helmReleaseName is the release name Argo CD's Helm source uses: the
+// parameter, else the app's name without the "<namespace>_" that Argo CD
+// puts before the name of an app outside its own namespace.
+func helmReleaseName(param, app string) string {
+	if param != "" {
+		return param
+	}
+	if _, name, ok := strings.Cut(app, "_"); ok && name != "" {
+		return name
+	}
+	return app
 }
 
 func setList(m map[string]string) []string {

@@ -124,3 +124,16 @@ func TestNothingPrintedOnLateFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestHelmReleaseName: the release name of Argo CD's Helm source, so a
+// chart's names agree between vaultcmp and Argo CD.
+func TestHelmReleaseName(t *testing.T) {
+	for _, tc := range []struct{ param, app, want string }{
+		{"", "web", "web"},
+		{"", "team-a_web", "web"}, // an app outside Argo CD's namespace
+		{"rel", "team-a_web", "rel"},
+		{"", "", ""},
+	} {
+		assert.Equal(t, tc.want, helmReleaseName(tc.param, tc.app), "%q %q", tc.param, tc.app)
+	}
+}

@@ -154,6 +154,17 @@ func StartArgoCD(ctx context.Context, o ArgoCDOptions) (*ArgoCD, error) {
 	return a, nil
 }
 
+// PutOnPath makes bin the components' command name: the repo-server runs
+// `helm` from its PATH for an Application's Helm source (HelmBinary: Argo
+// CD 3.6.2's Helm 4.3.2). Looked up at each run, so it may come after start.
+func (a *ArgoCD) PutOnPath(name, bin string) error {
+	link := filepath.Join(a.dir, "bin", name)
+	if old, err := os.Readlink(link); err == nil && old == bin {
+		return nil
+	}
+	return os.Symlink(bin, link)
+}
+
 // base is every component's environment.
 func (a *ArgoCD) base(component string) []string {
 	return []string{

@@ -18,6 +18,7 @@ const (
 	VaultVersion = "1.17.6"
 	EtcdVersion  = "3.6.16"
 	KubeVersion  = "1.37.2"
+	HelmVersion  = "4.3.2"        // the helm of Argo CD 3.6.2 (its hack/tool-versions.sh)
 	ArgoVersion  = Argo214Version // the cmp-server of the tests that drive it directly (argo_test.go)
 )
 
@@ -125,6 +126,16 @@ func KubeControllerManagerBinary() (string, error) {
 	return partBinary("kube-apiserver", "kube-controller-manager-"+KubeVersion, "./kube-controller-manager", "-ldflags="+ld)
 }
 
+// HelmBinary returns the cached Helm CLI of Argo CD 3.6.2's repo-server,
+// building it if needed (a few minutes cold): Helm's own cmd/helm, with the
+// version its release binary reports (`helm version`,
+// .Capabilities.HelmVersion).
+func HelmBinary() (string, error) {
+	const v = "helm.sh/helm/v4/internal/version"
+	return partBinary("helm", "helm-"+HelmVersion, "helm.sh/helm/v4/cmd/helm",
+		fmt.Sprintf("-ldflags=-s -w -X %s.version=v%s -X %s.gitTreeState=clean", v, HelmVersion, v))
+}
+
 // ArgoCMPServerBinary returns the Argo CD 2.14 multi-call binary; run it
 // with ARGOCD_BINARY_NAME=argocd-cmp-server.
 func ArgoCMPServerBinary() (string, error) { return Argo214.Binary() }
@@ -137,7 +148,7 @@ func ArgoRepoClientBinary() (string, error) { return Argo214.Binary() }
 // AllParts builds every part, one after another (each build needs GBs of RAM).
 func AllParts() ([]string, error) {
 	var out []string
-	for _, f := range []func() (string, error){VaultBinary, EtcdBinary, KubeAPIServerBinary, KubeControllerManagerBinary, Argo214.Binary, Argo36.Binary} {
+	for _, f := range []func() (string, error){VaultBinary, EtcdBinary, KubeAPIServerBinary, KubeControllerManagerBinary, Argo214.Binary, Argo36.Binary, HelmBinary} {
 		p, err := f()
 		if err != nil {
 			return out, err
