@@ -453,6 +453,9 @@ func emitStep(dec *decoded, res *resolved, pre [][]byte, opts *Options) (*Result
 	}
 	for i, o := range dec.objs {
 		vo := dec.vault[o]
+		if vo != nil {
+			out.Warnings = append(out.Warnings, ignoredWarnings(vo)...) // unsupported.go
+		}
 		switch {
 		case vo == nil:
 			if !res.consumed[o] {

@@ -43,8 +43,7 @@ func addRolloutAnnotations(objs []map[string]any, jobs []*job, defaultNS string,
 			continue
 		}
 		if !j.vss.HMACEnabled() {
-			warnings = append(warnings, fmt.Sprintf("%s: rolloutRestartTargets are ignored because hmacSecretData is false", j.vo.src.Where()))
-			continue
+			continue // v1beta1.IgnoredFields warns
 		}
 		if len(key) == 0 {
 			return nil, errors.New("renderer: rollout targets need an HMAC key")
