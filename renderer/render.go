@@ -377,7 +377,7 @@ func (r *resolver) contractStep(dec *decoded, res *resolved) Problems {
 		}
 		delivery := contract.DeliveryInCluster
 		if vss, ok := vo.obj.(*v1beta1.VaultStaticSecret); ok && !res.inCluster[o] {
-			if vss.Spec.RefreshAfter == "" {
+			if vss.Spec.RefreshAfter == "" && !companionRollouts(vss, vo.ns, dec, r.opts.Namespace) {
 				continue
 			}
 			delivery = contract.DeliveryInline // the companion watches Vault for Argo CD
@@ -481,11 +481,9 @@ func emitStep(dec *decoded, res *resolved, pre [][]byte, opts *Options) (*Result
 			out.add(carrier, nil, o)
 		}
 	}
-	w, err := addRolloutAnnotations(out.objects, res.jobs, opts.Namespace, opts.HMACKey)
-	if err != nil {
+	if err := addRolloutAnnotations(out.objects, res.jobs, opts.Namespace, opts.HMACKey); err != nil {
 		return nil, err
 	}
-	out.Warnings = append(out.Warnings, w...)
 	if probs := checkOutput(out); len(probs) > 0 {
 		return nil, probs
 	}

@@ -27,7 +27,9 @@ func TestUnsupportedKindsAreNamed(t *testing.T) {
 			doc := map[string]any{"apiVersion": APIVersion, "kind": tc.kind, "metadata": map[string]any{"name": "x"}, "spec": map[string]any{"anything": 1}}
 			for _, decode := range []func() (Object, error){
 				func() (Object, error) { return DecodeValue(doc) },
-				func() (Object, error) { return Decode([]byte(`{"apiVersion":"` + APIVersion + `","kind":"` + tc.kind + `","metadata":{"name":"x"},"spec":{"anything":1}}`)) },
+				func() (Object, error) {
+					return Decode([]byte(`{"apiVersion":"` + APIVersion + `","kind":"` + tc.kind + `","metadata":{"name":"x"},"spec":{"anything":1}}`))
+				},
 			} {
 				obj, err := decode()
 				require.Nil(t, obj)
