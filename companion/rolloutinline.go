@@ -43,10 +43,18 @@ func inlineRollouts(c *contract.V1) bool {
 // inline is an inline carrier's reconcile: the Vault watch of refreshAfter
 // (inlineRefresh), then the rollout watch of the destination
 // (observeInline).
+// Vault is read at refreshAfter (and when the contract changed), not at
+// each look at the destination.
 func (r *Reconciler) inline(ctx context.Context, carrier *corev1.Secret, c *contract.V1, id *vault.Identity, st State) (outcome, error) {
-	out, err := r.inlineRefresh(ctx, carrier, c, id, st)
-	if err != nil {
-		return out, err
+	out := outcome{state: st}
+	if st.VaultAt.IsZero() || !r.now().Before(st.VaultAt) || st.Contract != digest(carrier) {
+		var err error
+		if out, err = r.inlineRefresh(ctx, carrier, c, id, st); err != nil {
+			return out, err
+		}
+		out.state.VaultAt = out.state.NextAt
+	} else {
+		out.state.NextAt = st.VaultAt
 	}
 	return out, r.observeInline(ctx, carrier, c, &out)
 }

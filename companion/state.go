@@ -61,6 +61,9 @@ type State struct {
 	// to refresh for.
 	KVVersion int    `json:"kvVersion,omitempty"`
 	Refreshed string `json:"refreshed,omitempty"` // what was last refreshed for (version or HMAC)
+	// VaultAt is when an inline carrier next reads Vault (refreshAfter),
+	// NextAt being sooner for its rollout watch (rolloutinline.go).
+	VaultAt time.Time `json:"vaultAt,omitzero"`
 
 	// NextAt is when the companion next acts (renew, re-issue, re-read).
 	NextAt time.Time `json:"nextAt,omitzero"`
