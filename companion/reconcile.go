@@ -163,7 +163,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	msg := "Filled by the vaultcmp companion"
 	if c.Delivery == contract.DeliveryInline {
-		msg = "Watching Vault for Argo CD"
+		msg = inlineMessage(c) // rolloutinline.go
 	}
 	status := StatusSynced
 	if out.warning != "" {

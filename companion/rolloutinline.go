@@ -40,6 +40,17 @@ func inlineRollouts(c *contract.V1) bool {
 		(s.HMACSecretData == nil || *s.HMACSecretData)
 }
 
+// inlineMessage is an inline carrier's status message: what it watches.
+func inlineMessage(c *contract.V1) string {
+	switch vault := c.Object.Static.RefreshAfter != ""; {
+	case vault && inlineRollouts(c):
+		return "Watching Vault for Argo CD, and the Secret for rollouts"
+	case vault:
+		return "Watching Vault for Argo CD"
+	}
+	return "Watching the Secret for rollouts"
+}
+
 // inline is an inline carrier's reconcile: the Vault watch of refreshAfter
 // (inlineRefresh), then the rollout watch of the destination
 // (observeInline).
