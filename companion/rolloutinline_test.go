@@ -45,3 +45,15 @@ func TestNoteInlineData(t *testing.T) {
 	st.Rolled = st.Change
 	assert.False(t, noteInlineData(&st, "b"), "rolled once")
 }
+
+// An inline carrier's status names what it watches.
+func TestInlineMessage(t *testing.T) {
+	targets := []v1beta1.RolloutRestartTarget{{Kind: v1beta1.RolloutKindDeployment, Name: "w"}}
+	c := func(refresh string, tg []v1beta1.RolloutRestartTarget) *contract.V1 {
+		return &contract.V1{Delivery: contract.DeliveryInline, RolloutTargets: tg,
+			Object: contract.Object{Static: &v1beta1.VaultStaticSecretSpec{RefreshAfter: refresh}}}
+	}
+	assert.Equal(t, "Watching Vault for Argo CD", inlineMessage(c("1h", nil)))
+	assert.Equal(t, "Watching Vault for Argo CD, and the Secret for rollouts", inlineMessage(c("1h", targets)))
+	assert.Equal(t, "Watching the Secret for rollouts", inlineMessage(c("", targets)))
+}
