@@ -251,7 +251,10 @@ func TestParityInlineRollouts(t *testing.T) {
 	assert.Empty(t, restartedAt("parity-inside"), "the app's own Deployment rolls with the sync (checksum), not again")
 	assert.Equal(t, genOutside+1, cw.generation(t, "parity-outside"), "one restart")
 	at, genOutside := restartAt(), cw.generation(t, "parity-outside")
-	assert.Equal(t, 2, strings.Count(cw.events(t, "vaultcmp-vss.parity-roll"), "RolloutRestart:"), cw.events(t, "vaultcmp-vss.parity-roll"))
+	eventually(t, 10*time.Second, func() (bool, string) { // the recorder sends Events asynchronously
+		ev := cw.events(t, "vaultcmp-vss.parity-roll")
+		return strings.Count(ev, "RolloutRestart:") == 2, "two RolloutRestart Events (the Rollout, the outside Deployment):\n" + ev
+	}, cw.companion)
 
 	// No change: a sync of the same render, a companion restart.
 	applyObjects(t, cw.render(t, vaultSrv.Addr, files()), "webapp-ns", false)
