@@ -262,6 +262,7 @@ func TestParityInlineRollouts(t *testing.T) {
 	time.Sleep(25 * time.Second) // two looks (every 10 s) and rolloutMinInterval's 30 s from the restart's start
 	assert.Equal(t, at, restartAt(), "no restart without a change")
 	assert.Equal(t, genOutside, cw.generation(t, "parity-outside"), "no restart without a change")
+	assert.Equal(t, 2, strings.Count(cw.events(t, "vaultcmp-vss.parity-roll"), "RolloutRestart:"), "still the two Events of the one change")
 	require.NoError(t, cw.cluster.Admin.CoreV1().Secrets("webapp-ns").Delete(ctx, "vaultcmp-vss.parity-roll", metav1.DeleteOptions{}))
 }
 
