@@ -66,6 +66,11 @@ func TestDecideDestination(t *testing.T) {
 		{name: "unowned, overwrite: adopt", d: overwrite, cur: secret(corev1.SecretTypeOpaque, nil), want: destAdopt},
 		{name: "same app (label), overwrite: adopt", d: overwrite, cur: secret(corev1.SecretTypeOpaque, label(labelArgoInstance, "webapp")), want: destAdopt},
 		{name: "same app (annotation), overwrite: adopt", d: overwrite, cur: secret(corev1.SecretTypeOpaque, annotate(annotationArgoTracking, "webapp:/Secret:app/db")), want: destAdopt},
+		// The Secret the app ships next to a create: false object (VSO's samples):
+		// Argo CD applied it for the carrier's own Application.
+		{name: "shipped by the same app (label), create false: data only", d: dataOnly, cur: secret(corev1.SecretTypeOpaque, label(labelArgoInstance, "webapp")), want: destWriteData},
+		{name: "shipped by the same app (annotation), create false: data only", d: dataOnly, cur: secret(corev1.SecretTypeOpaque, annotate(annotationArgoTracking, "webapp:/Secret:app/db")), want: destWriteData},
+		{name: "shipped by the same app as kubernetes.io/tls, create false: data only", d: dataOnly, cur: secret(corev1.SecretTypeTLS, label(labelArgoInstance, "webapp")), want: destWriteData},
 		{name: "another app's label", d: overwrite, cur: secret(corev1.SecretTypeOpaque, label(labelArgoInstance, "billing")), refused: "Argo CD Application billing"},
 		{name: "another app's annotation", d: overwrite, cur: secret(corev1.SecretTypeOpaque, annotate(annotationArgoTracking, "billing:/Secret:app/db")), refused: "Argo CD Application billing"},
 		{name: "another app's annotation, create false", d: dataOnly, cur: secret(corev1.SecretTypeOpaque, annotate(annotationArgoTracking, "billing:/Secret:app/db")), refused: "Argo CD Application billing"},

@@ -163,7 +163,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	msg := "Filled by the vaultcmp companion"
 	if c.Delivery == contract.DeliveryInline {
-		msg = "Watching Vault for Argo CD"
+		msg = inlineMessage(c) // rolloutinline.go
 	}
 	status := StatusSynced
 	if out.warning != "" {
@@ -183,7 +183,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// restart never restarts the workloads twice for one change; at most
 	// one per rolloutMinInterval.
 	wait := time.Duration(0)
-	if st.Change != st.Rolled && c.Delivery == contract.DeliveryInCluster {
+	if st.Change != st.Rolled && (c.Delivery == contract.DeliveryInCluster || inlineRollouts(c)) {
 		if wait = rolloutWait(st, r.now()); wait == 0 {
 			r.rollout(ctx, &carrier, c, out.reason)
 			st.Rolled, st.RolledAt = st.Change, r.now()

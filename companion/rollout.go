@@ -16,8 +16,10 @@ import (
 	"github.com/vaultcmp/vaultcmp/contract"
 )
 
-// rollout restarts the contract's targets once: the pod template's
-// vaultcmp.io/restartedAt annotation (an Argo Rollout: spec.restartAt).
+// rollout restarts the contract's targets once, as VSO does: the pod
+// template's vso.secrets.hashicorp.com/restartedAt annotation (an Argo
+// Rollout: spec.restartAt). An inline carrier's targets in the app's output
+// are left to Argo CD (rolloutinline.go).
 // Failures are evented, not retried (VSO's behaviour): the data is written.
 func (r *Reconciler) rollout(ctx context.Context, carrier *corev1.Secret, c *contract.V1, reason string) {
 	now := r.now().UTC().Format(time.RFC3339)
@@ -27,6 +29,9 @@ func (r *Reconciler) rollout(ctx context.Context, carrier *corev1.Secret, c *con
 			continue
 		}
 		gvr := schema.GroupVersionResource{Group: res.Group, Version: res.Version, Resource: res.Resource}
+		if c.Delivery == contract.DeliveryInline && r.leftToArgo(ctx, t, gvr, carrier.Namespace, c.Object.Destination().Name) {
+			continue // in the app's output: rolls with Argo CD's sync (rolloutinline.go)
+		}
 		var patch map[string]any
 		if t.Kind == v1beta1.RolloutKindArgoRollout {
 			patch = map[string]any{"spec": map[string]any{"restartAt": now}}

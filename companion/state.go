@@ -26,8 +26,10 @@ const (
 	Finalizer = "vaultcmp.io/revoke"
 	// FieldManager names every write of the companion.
 	FieldManager = "vaultcmp-companion"
-	// AnnotationRestartedAt is the pod-template annotation of a rollout restart.
-	AnnotationRestartedAt = "vaultcmp.io/restartedAt"
+	// AnnotationRestartedAt is the pod-template annotation of a rollout
+	// restart: VSO's own key (helpers/rollout_restart.go), so a workload
+	// moved from VSO keeps one annotation and tools that read it still do.
+	AnnotationRestartedAt = "vso.secrets.hashicorp.com/restartedAt"
 )
 
 // State is what the companion remembers of a carrier, on the carrier: lease,
@@ -59,6 +61,9 @@ type State struct {
 	// to refresh for.
 	KVVersion int    `json:"kvVersion,omitempty"`
 	Refreshed string `json:"refreshed,omitempty"` // what was last refreshed for (version or HMAC)
+	// VaultAt is when an inline carrier next reads Vault (refreshAfter),
+	// NextAt being sooner for its rollout watch (rolloutinline.go).
+	VaultAt time.Time `json:"vaultAt,omitzero"`
 
 	// NextAt is when the companion next acts (renew, re-issue, re-read).
 	NextAt time.Time `json:"nextAt,omitzero"`

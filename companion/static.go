@@ -50,12 +50,18 @@ func (r *Reconciler) static(ctx context.Context, carrier *corev1.Secret, c *cont
 	return r.rotated(c, carrier, st, first, "the data changed in Vault"), nil
 }
 
-// inline watches the KV data behind an inline VaultStaticSecret: when it
-// differs from what generate saw (the carrier's contract), it asks Argo CD
-// to hard-refresh the owning Application, once per change. It never writes
-// the Secret: Argo CD does, visibly in its diff.
-func (r *Reconciler) inline(ctx context.Context, carrier *corev1.Secret, c *contract.V1, id *vault.Identity, st State) (outcome, error) {
+// inlineRefresh watches the KV data behind an inline VaultStaticSecret with
+// refreshAfter: when it differs from what generate saw (the carrier's
+// contract), it asks Argo CD to hard-refresh the owning Application, once
+// per change. It never writes the Secret: Argo CD does, visibly in its
+// diff. Without refreshAfter (a carrier for rollouts only, rolloutinline.go)
+// it reads nothing.
+func (r *Reconciler) inlineRefresh(ctx context.Context, carrier *corev1.Secret, c *contract.V1, id *vault.Identity, st State) (outcome, error) {
 	spec := c.Object.Static
+	if spec.RefreshAfter == "" {
+		st.NextAt = time.Time{}
+		return outcome{state: st}, nil
+	}
 	now := r.now()
 	refresh, _ := parseDuration(spec.RefreshAfter)
 	st.NextAt = refreshNext(now, max(refresh, time.Second), r.floors())

@@ -58,7 +58,9 @@ type V1 struct {
 	Version string `json:"version"`
 	// Delivery is DeliveryInCluster (the companion writes the destination's
 	// data) or DeliveryInline (Argo CD writes it; the companion asks Argo CD
-	// for a hard refresh when the KV data changes).
+	// for a hard refresh when the KV data changes, and restarts the rollout
+	// targets Argo CD's sync does not: argo Rollouts and workloads outside
+	// the app).
 	Delivery string `json:"delivery"`
 	// Object is the Vault object, as written in git.
 	Object Object `json:"object"`

@@ -43,8 +43,9 @@ func newValidateCommand(env Env) *cobra.Command {
 without Vault or a cluster: every secrets.hashicorp.com object against the
 schema, its references (VaultAuth, VaultConnection, SecretTransformation,
 allowedNamespaces), its templates and patterns, two objects writing one
-Secret, and rollout targets missing from the app (a warning; an error with
---strict). Exit code 1 when invalid.`,
+Secret, VSO's kinds vaultcmp refuses (HCPAuth, HCPVaultSecretsApp,
+CSISecrets), and fields accepted without VSO's effect (a warning; an error
+with --strict; docs/migrate.md). Exit code 1 when invalid.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -67,7 +68,7 @@ Secret, and rollout targets missing from the app (a warning; an error with
 	src.register(cmd, env)
 	lf.register(cmd, env)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
-	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings (e.g. rollout targets outside the app) as errors")
+	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings (e.g. fields without effect) as errors")
 	return cmd
 }
 

@@ -142,8 +142,9 @@ type Stats struct {
 type job struct {
 	vo        *vaultObject
 	vss       *v1beta1.VaultStaticSecret
-	offline   bool // placeholders instead of Vault data
-	inCluster bool // delivered by the companion: a carrier, no Secret
+	offline   bool    // placeholders instead of Vault data
+	inCluster bool    // delivered by the companion: a carrier, no Secret
+	shipped   *Object // the Secret the app ships for destination.create: false (createfalse.go)
 
 	plan *identity.Plan                  // resolve
 	refs []*v1beta1.SecretTransformation // resolve
@@ -187,6 +188,7 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 	r := newResolver(&opts, dec.ix)
 	res, rprobs := r.resolveStep(dec)
 	probs = append(probs, rprobs...)
+	probs = append(probs, shipStep(dec, res)...)
 	probs = append(probs, r.identityStep(ctx, res.jobs)...)
 	if len(probs) > 0 {
 		return nil, probs
@@ -233,6 +235,9 @@ type decoded struct {
 	objs  []*Object
 	vault map[*Object]*vaultObject
 	ix    index
+	// shipped: a Vault object with destination.create: false → the Secret
+	// the app ships for it (createfalse.go).
+	shipped map[*Object]*Object
 }
 
 // decodeStep decodes every Vault object (concurrently), indexes them and
@@ -265,7 +270,9 @@ func decodeStep(objs []*Object, namespace string) (*decoded, Problems) {
 		dec.ix[k] = vo
 		dec.vault[o] = vo
 	}
-	probs = append(probs, checkDestinations(objs, dec.vault, namespace)...)
+	dprobs, shipped := checkDestinations(objs, dec.vault, namespace)
+	probs = append(probs, dprobs...)
+	dec.shipped = shipped // createfalse.go
 	return dec, probs
 }
 
@@ -275,6 +282,7 @@ type resolved struct {
 	jobs      []*job
 	inCluster map[*Object]bool
 	contracts map[*Object]*contract.V1 // contractStep
+	consumed  map[*Object]bool         // shipped Secrets an inline job's Secret replaces (shipStep)
 }
 
 // resolveStep resolves every Vault object's refs (pure: no credential, no
@@ -369,7 +377,7 @@ func (r *resolver) contractStep(dec *decoded, res *resolved) Problems {
 		}
 		delivery := contract.DeliveryInCluster
 		if vss, ok := vo.obj.(*v1beta1.VaultStaticSecret); ok && !res.inCluster[o] {
-			if vss.Spec.RefreshAfter == "" {
+			if vss.Spec.RefreshAfter == "" && !companionRollouts(vss, vo.ns, dec, r.opts.Namespace) {
 				continue
 			}
 			delivery = contract.DeliveryInline // the companion watches Vault for Argo CD
@@ -445,9 +453,14 @@ func emitStep(dec *decoded, res *resolved, pre [][]byte, opts *Options) (*Result
 	}
 	for i, o := range dec.objs {
 		vo := dec.vault[o]
+		if vo != nil {
+			out.Warnings = append(out.Warnings, ignoredWarnings(vo)...) // unsupported.go
+		}
 		switch {
 		case vo == nil:
-			out.add(o.Data, pre[i], o)
+			if !res.consumed[o] {
+				out.add(o.Data, pre[i], o)
+			}
 		case byObj[o] != nil && !byObj[o].inCluster:
 			j := byObj[o]
 			out.add(j.secret, j.yaml, o)
@@ -468,11 +481,9 @@ func emitStep(dec *decoded, res *resolved, pre [][]byte, opts *Options) (*Result
 			out.add(carrier, nil, o)
 		}
 	}
-	w, err := addRolloutAnnotations(out.objects, res.jobs, opts.Namespace, opts.HMACKey)
-	if err != nil {
+	if err := addRolloutAnnotations(out.objects, res.jobs, opts.Namespace, opts.HMACKey); err != nil {
 		return nil, err
 	}
-	out.Warnings = append(out.Warnings, w...)
 	if probs := checkOutput(out); len(probs) > 0 {
 		return nil, probs
 	}
@@ -579,7 +590,7 @@ func (j *job) transform(ctx context.Context, builds *buildCache) {
 	// Encoded: drop what no later step reads, so that a large app does not
 	// hold every read, every Secret's data and every Secret twice until the
 	// end. A Secret with a problem is kept for checkOutput to report.
-	if doc, ok := newInlineSecret(j).encode(); ok {
+	if doc, ok := newInlineSecret(j).encode(); ok && j.shipped == nil {
 		j.yaml = doc // checked and written without its map
 	} else {
 		j.secret = staticSecret(j)
@@ -600,38 +611,6 @@ func (j *job) transform(ctx context.Context, builds *buildCache) {
 func (j *job) keepsData() bool {
 	carrier := j.inCluster || j.vss.Spec.RefreshAfter != ""
 	return len(j.vss.Spec.RolloutRestartTargets) > 0 || (carrier && j.version == 0)
-}
-
-// checkDestinations refuses two objects that write one Secret.
-func checkDestinations(objs []*Object, decoded map[*Object]*vaultObject, defaultNS string) Problems {
-	var probs Problems
-	seen := map[string]*Object{}
-	for _, o := range objs {
-		var key string
-		fieldPath := "spec.destination.name"
-		if vo := decoded[o]; vo != nil {
-			name := destinationName(vo.obj)
-			if name == "" {
-				continue
-			}
-			key = vo.ns + "/" + name
-		} else if o.APIVersion() == "v1" && o.Kind() == "Secret" {
-			ns := o.Namespace()
-			if ns == "" {
-				ns = defaultNS
-			}
-			key, fieldPath = ns+"/"+o.Name(), "metadata.name"
-		} else {
-			continue
-		}
-		if prev, ok := seen[key]; ok {
-			probs = append(probs, problem(o, fieldPath,
-				fmt.Errorf("Secret %s is also written by %s", key, prev.Where()), "give each object its own destination Secret"))
-			continue
-		}
-		seen[key] = o
-	}
-	return probs
 }
 
 func destinationName(obj v1beta1.Object) string {

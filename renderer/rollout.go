@@ -1,66 +1,75 @@
 package renderer
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/vaultcmp/vaultcmp/api/v1beta1"
 	"github.com/vaultcmp/vaultcmp/contract"
-	"github.com/vaultcmp/vaultcmp/internal/names"
 )
 
 // AnnotationChecksumPrefix prefixes the pod-template annotation that makes a
 // workload roll when a Secret it uses changes: one annotation per Secret,
-// "checksum.vaultcmp.io/<secret name>".
-const AnnotationChecksumPrefix = "checksum.vaultcmp.io/"
+// "checksum.vaultcmp.io/<secret name>" (contract.ChecksumAnnotation).
+const AnnotationChecksumPrefix = contract.ChecksumAnnotationPrefix
 
 // Checksum is the keyed HMAC-SHA256 of a Secret's data (contract.DataHMAC,
 // which the companion computes too): it changes exactly when the data
 // changes, and tells nothing about the data without the key.
 func Checksum(key []byte, data map[string][]byte) string { return contract.DataHMAC(key, data) }
 
-// checksumAnnotation is the annotation key for a Secret name; annotation
-// names are at most 63 characters, so long Secret names are shortened with
-// a digest of the full name.
-func checksumAnnotation(secret string) string {
-	if len(secret) <= 63 {
-		return AnnotationChecksumPrefix + secret
-	}
-	sum := sha256.Sum256([]byte(secret))
-	return AnnotationChecksumPrefix + secret[:54] + "-" + hex.EncodeToString(sum[:4])
-}
+func checksumAnnotation(secret string) string { return contract.ChecksumAnnotation(secret) }
 
 // addRolloutAnnotations sets the checksum annotations on the rollout targets
-// found in objs and warns about targets that are not there.
-func addRolloutAnnotations(objs []map[string]any, jobs []*job, defaultNS string, key []byte) ([]string, error) {
-	var warnings []string
+// found in objs; the companion restarts the others (companionRollouts).
+func addRolloutAnnotations(objs []map[string]any, jobs []*job, defaultNS string, key []byte) error {
 	for _, j := range jobs {
 		targets := j.vss.Spec.RolloutRestartTargets
 		if len(targets) == 0 || j.inCluster { // the companion restarts them
 			continue
 		}
 		if !j.vss.HMACEnabled() {
-			warnings = append(warnings, fmt.Sprintf("%s: rolloutRestartTargets are ignored because hmacSecretData is false", j.vo.src.Where()))
-			continue
+			continue // v1beta1.IgnoredFields warns
 		}
 		if len(key) == 0 {
-			return nil, errors.New("renderer: rollout targets need an HMAC key")
+			return errors.New("renderer: rollout targets need an HMAC key")
 		}
 		sum := Checksum(key, j.data)
 		for _, t := range targets {
-			w := findWorkload(objs, t.Kind, t.Name, j.vo.ns, defaultNS)
-			if w == nil {
-				warnings = append(warnings, fmt.Sprintf("%s: rollout target %s %s is not in this app's output: it will not restart when Secret %s changes",
-					j.vo.src.Where(), t.Kind, names.Qualified(j.vo.ns, t.Name), j.vss.Spec.Destination.Name))
-				continue
+			if t.Kind == v1beta1.RolloutKindArgoRollout {
+				continue // the companion sets spec.restartAt, as VSO (rolloutinline.go)
 			}
-			setPodAnnotation(w, checksumAnnotation(j.vss.Spec.Destination.Name), sum)
+			if w := findWorkload(objs, t.Kind, t.Name, j.vo.ns, defaultNS); w != nil {
+				setPodAnnotation(w, checksumAnnotation(j.vss.Spec.Destination.Name), sum)
+			} // else: outside the app's output, the companion restarts it
 		}
 	}
-	return warnings, nil
+	return nil
+}
+
+// companionRollouts tells whether an inline VaultStaticSecret has rollout
+// targets that the companion restarts after a change, as VSO does: an
+// argo.Rollout (spec.restartAt) or a workload outside the app's output (its
+// pod template's vso.secrets.hashicorp.com/restartedAt). generate gives
+// such an object a carrier (delivery inline) even without refreshAfter; the
+// workloads of the output get the checksum annotation instead and restart
+// with Argo CD's sync.
+func companionRollouts(vss *v1beta1.VaultStaticSecret, ns string, dec *decoded, defaultNS string) bool {
+	if len(vss.Spec.RolloutRestartTargets) == 0 || !vss.HMACEnabled() {
+		return false
+	}
+	var plain []map[string]any
+	for _, o := range dec.objs {
+		if dec.vault[o] == nil {
+			plain = append(plain, o.Data)
+		}
+	}
+	for _, t := range vss.Spec.RolloutRestartTargets {
+		if t.Kind == v1beta1.RolloutKindArgoRollout || findWorkload(plain, t.Kind, t.Name, ns, defaultNS) == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func findWorkload(objs []map[string]any, targetKind, name, ns, defaultNS string) map[string]any {

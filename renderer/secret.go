@@ -21,6 +21,9 @@ const (
 
 // staticSecret is the Secret a VaultStaticSecret renders to.
 func staticSecret(j *job) map[string]any {
+	if j.shipped != nil {
+		return shippedSecret(j)
+	}
 	out := destinationSecret(j.vss.Spec.Destination, j.vss.Namespace, v1beta1.KindVaultStaticSecret, j.vss.Name, contract.DeliveryInline, nil)
 	data := make(map[string]any, len(j.data))
 	for k, v := range j.data {

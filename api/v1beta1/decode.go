@@ -91,7 +91,7 @@ func Decode(data []byte) (Object, error) {
 	}
 	obj := NewObject(h.Kind)
 	if obj == nil {
-		derr.Errs = append(derr.Errs, field.NotSupported(field.NewPath("kind"), h.Kind, Kinds))
+		derr.Errs = append(derr.Errs, kindError(h.Kind)) // unsupported.go
 		return nil, derr
 	}
 
