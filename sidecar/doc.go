@@ -12,7 +12,7 @@
 //     least-privilege RBAC, metrics Service); kustomize/monitoring/ adds a
 //     ServiceMonitor; kustomize/app-namespace/ grants
 //     reading named Secrets in one app namespace; kustomize/example/ installs
-//     Argo CD v2.14.21 with the component.
+//     Argo CD v3.6.2 with the component.
 //   - helm/values.yaml: the same for the argo-cd Helm chart.
 //   - health.lua: Argo CD's health check of vaultcmp's carriers: Progressing,
 //     Healthy or Degraded from the companion's status annotations

@@ -56,6 +56,7 @@ func StartCMPServer(ctx context.Context, vaultcmpPath string, env []string) (*CM
 		"ARGOCD_PLUGINSOCKFILEPATH=" + s.SocketDir,
 		"ARGOCD_CMP_WORKDIR=" + filepath.Join(dir, "work"),
 		"ARGOCD_BINARY_NAME=argocd-cmp-server",
+		"ARGOCD_CMP_SERVER_LOGFORMAT=text", // v3 logs JSON by default
 	}, env...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log

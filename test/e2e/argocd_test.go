@@ -14,8 +14,8 @@ import (
 )
 
 // Tests through a real Argo CD: `argocd app create` / `sync` / `get` and the
-// Application's status. The Makefile's ARGO214_SMOKE names the subset that
-// `make test` also runs on Argo CD 2.14.
+// Application's status. The Makefile's ARGO34_SMOKE names the subset that
+// `make test` also runs on Argo CD 3.4, the oldest supported line.
 
 // The seed's transformation example and the seed webapp's static secret,
 // each in its own Application, as written (apart from the Vault address):

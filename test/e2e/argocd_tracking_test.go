@@ -164,8 +164,8 @@ func assertRefreshTimestamp(t *testing.T, annotations map[string]string) {
 // refreshConsumed waits until Argo CD's application controller has taken
 // the companion's request off the Application: 3.x removes refresh and
 // refresh-timestamp together, the timestamp by a test-and-remove JSON
-// patch, so a misnamed timestamp would be left behind. (2.14 knows no
-// timestamp: it removes refresh only and leaves the timestamp.)
+// patch, so a misnamed timestamp would be left behind. (Before 3.6 Argo CD
+// knows no timestamp: it removes refresh only and leaves the timestamp.)
 func refreshConsumed(t *testing.T, c *cdWorld, app string) {
 	t.Helper()
 	dyn, err := dynamic.NewForConfig(c.w.cluster.RestConfig(AdminToken))
@@ -178,7 +178,7 @@ func refreshConsumed(t *testing.T, c *cdWorld, app string) {
 		}
 		last = u.GetAnnotations()
 		for k := range last {
-			if c.Part.Major < 3 && k == "argocd.argoproj.io/refresh-timestamp" {
+			if !c.Part.AtLeast(3, 6) && k == "argocd.argoproj.io/refresh-timestamp" {
 				continue
 			}
 			if strings.HasPrefix(k, "argocd.argoproj.io/refresh") {

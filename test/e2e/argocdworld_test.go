@@ -23,7 +23,7 @@ import (
 
 // cdWorld is a whole Argo CD control plane on the argoWorld's cluster and
 // Vault, shared by the tests of one test binary run and torn down at its
-// end. VAULTCMP_E2E_ARGOCD picks the release: 3.6 (default) or 2.14.
+// end. VAULTCMP_E2E_ARGOCD picks the release: 3.6 (default) or 3.4.
 type cdWorld struct {
 	*ArgoCD
 	w         *argoWorld
@@ -44,10 +44,10 @@ func argoCDPart() (ArgoPart, error) {
 	switch v := os.Getenv("VAULTCMP_E2E_ARGOCD"); v {
 	case "", "3.6", Argo36Version:
 		return Argo36, nil
-	case "2.14", Argo214Version:
-		return Argo214, nil
+	case "3.4", Argo34Version:
+		return Argo34, nil
 	default:
-		return ArgoPart{}, fmt.Errorf("VAULTCMP_E2E_ARGOCD=%q: want 3.6 or 2.14", v)
+		return ArgoPart{}, fmt.Errorf("VAULTCMP_E2E_ARGOCD=%q: want 3.6 or 3.4", v)
 	}
 }
 

@@ -16,11 +16,11 @@
 //   - cluster.go: etcd + kube-apiserver (parts/etcd, parts/kube-apiserver),
 //     kube-controller-manager on demand; certs.go: their certificates.
 //   - argo.go: Argo CD's cmp-server alone (CMPServer) reading plugin.yaml, and
-//     a git repository (GitRepo) for Argo CD's repo-server code (parts/argocd's
+//     a git repository (GitRepo) for Argo CD's repo-server code (parts/argocd34's
 //     repogen); "argo" in a name means this cmp-server.
 //   - argocd.go: a whole Argo CD control plane (ArgoCD: Redis, repo-server,
 //     cmp-server, application controller, API server, the argocd CLI), from
-//     parts/argocd (2.14) or parts/argocd3 (3.6); "argocd"/"cd" in a name means
+//     parts/argocd3 (3.6) or parts/argocd34 (3.4); "argocd"/"cd" in a name means
 //     this control plane. shipped.go: its install.yaml built from
 //     sidecar/kustomize; redis.go: Redis's keys, read back.
 //   - companion.go: the real `vaultcmp companion` process.
@@ -39,7 +39,7 @@
 //     auth against it and the cmp-server running vaultcmp with the sidecar's
 //     RBAC.
 //   - getCD (argocdworld_test.go): cdWorld, the whole Argo CD control plane
-//     on argoWorld's cluster; VAULTCMP_E2E_ARGOCD picks 3.6 (default) or 2.14.
+//     on argoWorld's cluster; VAULTCMP_E2E_ARGOCD picks 3.6 (default) or 3.4.
 //   - getCompanion (companion_test.go): companionWorld, argoWorld plus
 //     PostgreSQL, the database and PKI engines and the real companion (the
 //     installation's HMAC key is companionHMACKey; carriers written by hand
@@ -73,7 +73,8 @@
 // # Make targets
 //
 //   - make test-e2e: every test here against Argo CD 3.6, then the
-//     ARGO214_SMOKE subset with VAULTCMP_E2E_ARGOCD=2.14.
+//     ARGO34_SMOKE subset with VAULTCMP_E2E_ARGOCD=3.4 (the oldest line
+//     Argo CD supports).
 //   - make bench: BenchmarkRender (with cmd/floor's floor and, when given,
 //     argocd-vault-plugin), then BenchmarkArgoCDFleetHardRefresh.
 //   - make bench-more: BenchmarkArgoGenerate, BenchmarkCompanion*,

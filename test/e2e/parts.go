@@ -18,33 +18,44 @@ const (
 	VaultVersion = "1.17.6"
 	EtcdVersion  = "3.6.16"
 	KubeVersion  = "1.37.2"
-	HelmVersion  = "4.3.2"        // the helm of Argo CD 3.6.2 (its hack/tool-versions.sh)
-	ArgoVersion  = Argo214Version // the cmp-server of the tests that drive it directly (argo_test.go)
+	HelmVersion  = "4.3.2"       // the helm of Argo CD 3.6.2 (its hack/tool-versions.sh)
+	ArgoVersion  = Argo34Version // the cmp-server of the tests that drive it directly (argo_test.go)
 )
 
-// Argo CD versions the tests run: the current 3.x line (primary) and 2.14.
+// Argo CD versions the tests run: the current line (3.6, the whole suite)
+// and the oldest line Argo CD still supports (3.4, a smoke subset). 2.14 is
+// out of support since November 2025 and no longer tested.
 const (
-	Argo36Version  = "3.6.2"
-	Argo214Version = "2.14.21"
+	Argo36Version = "3.6.2"
+	Argo34Version = "3.4.14"
 )
 
 // ArgoPart is one Argo CD release built as Argo CD's own multi-call binary
-// (parts/argocd: 2.14, parts/argocd3: 3.6); ARGOCD_BINARY_NAME picks the
+// (parts/argocd34: 3.4, parts/argocd3: 3.6); ARGOCD_BINARY_NAME picks the
 // component.
 type ArgoPart struct {
 	Version string // e.g. "3.6.2"
-	Major   int    // 2 or 3
+	Major   int    // 3
+	Minor   int    // 4 or 6
 	module  string // directory under parts/
 	goMod   string // Argo CD's Go module path
 	env     []string
 }
 
-// Argo36 and Argo214 are the Argo CD releases under test. Argo CD 3.6's
-// module needs Go 1.27: only its build runs with GOTOOLCHAIN=go1.27.3.
+// Argo36 and Argo34 are the Argo CD releases under test. Argo CD 3.6's
+// module needs Go 1.27: only its build runs with GOTOOLCHAIN=go1.27.3;
+// 3.4's builds with the machine's Go 1.26.
 var (
-	Argo36  = ArgoPart{Version: Argo36Version, Major: 3, module: "argocd3", goMod: "github.com/argoproj/argo-cd/v3", env: []string{"GOTOOLCHAIN=go1.27.3"}}
-	Argo214 = ArgoPart{Version: Argo214Version, Major: 2, module: "argocd", goMod: "github.com/argoproj/argo-cd/v2"}
+	Argo36 = ArgoPart{Version: Argo36Version, Major: 3, Minor: 6, module: "argocd3", goMod: "github.com/argoproj/argo-cd/v3", env: []string{"GOTOOLCHAIN=go1.27.3"}}
+	Argo34 = ArgoPart{Version: Argo34Version, Major: 3, Minor: 4, module: "argocd34", goMod: "github.com/argoproj/argo-cd/v3"}
 )
+
+// AtLeast reports whether the release is major.minor or later: what a test
+// expects of Argo CD depends on it (3.6 added the refresh-timestamp
+// annotation, for one).
+func (a ArgoPart) AtLeast(major, minor int) bool {
+	return a.Major > major || a.Major == major && a.Minor >= minor
+}
 
 // Binary returns the cached multi-call binary, building it if needed (about
 // 8 minutes cold, 2–3 GB of RAM to link).
@@ -136,19 +147,22 @@ func HelmBinary() (string, error) {
 		fmt.Sprintf("-ldflags=-s -w -X %s.version=v%s -X %s.gitTreeState=clean", v, HelmVersion, v))
 }
 
-// ArgoCMPServerBinary returns the Argo CD 2.14 multi-call binary; run it
-// with ARGOCD_BINARY_NAME=argocd-cmp-server.
-func ArgoCMPServerBinary() (string, error) { return Argo214.Binary() }
+// ArgoCMPServerBinary returns the Argo CD 3.4 multi-call binary; run it
+// with ARGOCD_BINARY_NAME=argocd-cmp-server. 3.4 rather than 3.6: the
+// binary also carries our argocd-repo-generate, it builds with the
+// machine's Go, and the oldest supported line's cmp-server is then under
+// test in every run (the protocol is the same across 3.x).
+func ArgoCMPServerBinary() (string, error) { return Argo34.Binary() }
 
 // ArgoRepoClientBinary returns the same binary; run with
 // ARGOCD_BINARY_NAME=argocd-repo-generate it generates manifests the way
-// Argo CD's repo-server does (parts/argocd/repogen).
-func ArgoRepoClientBinary() (string, error) { return Argo214.Binary() }
+// Argo CD's repo-server does (parts/argocd34/repogen).
+func ArgoRepoClientBinary() (string, error) { return Argo34.Binary() }
 
 // AllParts builds every part, one after another (each build needs GBs of RAM).
 func AllParts() ([]string, error) {
 	var out []string
-	for _, f := range []func() (string, error){VaultBinary, EtcdBinary, KubeAPIServerBinary, KubeControllerManagerBinary, Argo214.Binary, Argo36.Binary, HelmBinary} {
+	for _, f := range []func() (string, error){VaultBinary, EtcdBinary, KubeAPIServerBinary, KubeControllerManagerBinary, Argo34.Binary, Argo36.Binary, HelmBinary} {
 		p, err := f()
 		if err != nil {
 			return out, err

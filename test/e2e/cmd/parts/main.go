@@ -2,7 +2,7 @@
 // end-to-end tests run, one after another, and prints their paths.
 //
 //	parts            # all of them
-//	parts vault      # only the named ones: vault, etcd, kube-apiserver, kube-controller-manager, argocd (2.14), argocd3 (3.6), helm
+//	parts vault      # only the named ones: vault, etcd, kube-apiserver, kube-controller-manager, argocd3 (3.6), argocd34 (3.4), helm
 package main
 
 import (
@@ -17,8 +17,8 @@ var builders = map[string][]func() (string, error){
 	"etcd":                    {e2e.EtcdBinary},
 	"kube-apiserver":          {e2e.KubeAPIServerBinary},
 	"kube-controller-manager": {e2e.KubeControllerManagerBinary},
-	"argocd":                  {e2e.Argo214.Binary},
 	"argocd3":                 {e2e.Argo36.Binary},
+	"argocd34":                {e2e.Argo34.Binary},
 	"helm":                    {e2e.HelmBinary},
 }
 
@@ -31,7 +31,7 @@ func main() {
 	for _, name := range os.Args[1:] {
 		fs, ok := builders[name]
 		if !ok {
-			report(nil, fmt.Errorf("unknown part %q (vault, etcd, kube-apiserver, kube-controller-manager, argocd, argocd3, helm)", name))
+			report(nil, fmt.Errorf("unknown part %q (vault, etcd, kube-apiserver, kube-controller-manager, argocd3, argocd34, helm)", name))
 		}
 		for _, f := range fs {
 			bin, err := f()

@@ -23,11 +23,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/argoproj/argo-cd/v2/reposerver/apiclient"
-	"github.com/argoproj/argo-cd/v2/reposerver/repository"
-	"github.com/argoproj/argo-cd/v2/util/app/discovery"
-	"github.com/argoproj/argo-cd/v2/util/git"
-	"github.com/argoproj/argo-cd/v2/util/io"
+	"github.com/argoproj/argo-cd/v3/reposerver/apiclient"
+	"github.com/argoproj/argo-cd/v3/reposerver/repository"
+	"github.com/argoproj/argo-cd/v3/util/app/discovery"
+	"github.com/argoproj/argo-cd/v3/util/git"
+	utilio "github.com/argoproj/argo-cd/v3/util/io"
 	log "github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -68,10 +68,10 @@ func run(disc bool, timeout time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("resolving %s: %w", q.Revision, err)
 	}
-	if err := gc.Fetch(""); err != nil {
+	if err := gc.Fetch("", 0); err != nil {
 		return fmt.Errorf("git fetch: %w", err)
 	}
-	if _, err := gc.Checkout(rev, false); err != nil {
+	if _, err := gc.Checkout(rev, false, true); err != nil {
 		return fmt.Errorf("git checkout: %w", err)
 	}
 	appPath := filepath.Join(root, q.ApplicationSource.Path)
@@ -86,7 +86,7 @@ func run(disc bool, timeout time.Duration) error {
 	}
 	start := time.Now()
 	res, err := repository.GenerateManifests(ctx, appPath, root, rev, &q, false, &git.NoopCredsStore{},
-		resource.MustParse("0"), io.NewRandomizedTempPaths(filepath.Join(tmp, "paths")))
+		resource.MustParse("0"), utilio.NewRandomizedTempPaths(filepath.Join(tmp, "paths")))
 	if err != nil {
 		return err
 	}
