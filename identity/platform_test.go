@@ -87,10 +87,10 @@ func TestResolvePlatform(t *testing.T) {
 			want:     &Plan{Consumer: "app", Connection: wantOpConn, ConnectionName: "default", Auth: k8sPlan, Login: true},
 		},
 		{
-			name: "no refs: the operator's default connection serves an app's VaultAuth without vaultConnectionRef",
-			app:  []v1beta1.Object{vaultAuth("app", "default", k8sAuth), vaultConn("app", "default", v1beta1.VaultConnectionSpec{Address: addr})},
+			name:     "no refs: the operator's default connection serves an app's VaultAuth without vaultConnectionRef",
+			app:      []v1beta1.Object{vaultAuth("app", "default", k8sAuth), vaultConn("app", "default", v1beta1.VaultConnectionSpec{Address: addr})},
 			platform: []v1beta1.Object{opConn},
-			want: &Plan{Consumer: "app", Connection: wantOpConn, ConnectionName: "default", Auth: k8sPlan, Login: true},
+			want:     &Plan{Consumer: "app", Connection: wantOpConn, ConnectionName: "default", Auth: k8sPlan, Login: true},
 		},
 		{
 			name:     "no refs, no default anywhere: refused, naming both namespaces",
@@ -157,9 +157,9 @@ func TestResolvePlatform(t *testing.T) {
 			want: &Plan{Consumer: "app", Connection: vault.Connection{Address: addr}, ConnectionName: "east", Auth: k8s("shared", "k8s"), Login: true},
 		},
 		{
-			name: "a platform VaultConnection's caCertSecretRef is refused: it is in a namespace no app reads",
+			name:     "a platform VaultConnection's caCertSecretRef is refused: it is in a namespace no app reads",
 			platform: []v1beta1.Object{vaultConn(opNS, "default", v1beta1.VaultConnectionSpec{Address: platAddr, CACertSecretRef: "vault-ca"}), opAuth},
-			err:  "VaultConnection vso/default (a platform object): spec.caCertSecretRef is not read", hint: "--vault-cacert",
+			err:      "VaultConnection vso/default (a platform object): spec.caCertSecretRef is not read", hint: "--vault-cacert",
 		},
 		{
 			name:     "platform refs are checked for a carrier too (login false)",
