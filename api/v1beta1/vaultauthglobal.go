@@ -139,27 +139,27 @@ func (o *VaultAuthGlobal) Validate() field.ErrorList {
 	}
 	if c := s.Kubernetes; c != nil {
 		bp := p.Child(MethodKubernetes)
-		errs = append(errs, c.VaultAuthConfigKubernetes.validate(bp, true)...)
+		errs = append(errs, c.validate(bp, true)...)
 		errs = append(errs, common(&c.GlobalMethodCommon, bp)...)
 	}
 	if c := s.JWT; c != nil {
 		bp := p.Child(MethodJWT)
-		errs = append(errs, c.VaultAuthConfigJWT.validate(bp, true)...)
+		errs = append(errs, c.validate(bp, true)...)
 		errs = append(errs, common(&c.GlobalMethodCommon, bp)...)
 	}
 	if c := s.AppRole; c != nil {
 		bp := p.Child(MethodAppRole)
-		errs = append(errs, c.VaultAuthConfigAppRole.validate(bp, true)...)
+		errs = append(errs, c.validate(bp, true)...)
 		errs = append(errs, common(&c.GlobalMethodCommon, bp)...)
 	}
 	if c := s.AWS; c != nil {
 		bp := p.Child(MethodAWS)
-		errs = append(errs, c.VaultAuthConfigAWS.validate(bp, true)...)
+		errs = append(errs, c.validate(bp, true)...)
 		errs = append(errs, common(&c.GlobalMethodCommon, bp)...)
 	}
 	if c := s.GCP; c != nil {
 		bp := p.Child(MethodGCP)
-		errs = append(errs, c.VaultAuthConfigGCP.validate(bp, true)...)
+		errs = append(errs, c.validate(bp, true)...)
 		errs = append(errs, common(&c.GlobalMethodCommon, bp)...)
 	}
 	return errs
