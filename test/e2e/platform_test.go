@@ -152,7 +152,7 @@ func TestPlatformObjects(t *testing.T) {
 	// A VaultAuthGlobal of the platform supplies method, mount and the
 	// kubernetes block; the app's VaultAuth names it with a merge strategy
 	// for headers, seen on the login request in the audit log.
-	globalObj := fmt.Sprintf(`apiVersion: secrets.hashicorp.com/v1beta1
+	globalObj := `apiVersion: secrets.hashicorp.com/v1beta1
 kind: VaultAuthGlobal
 metadata:
   name: team
@@ -167,7 +167,7 @@ spec:
     serviceAccount: webapp-sa
     audiences: [vault]
     headers: {X-Method: m}
-`)
+`
 	viaGlobal := func(strategy, own string) string {
 		return fmt.Sprintf(`apiVersion: secrets.hashicorp.com/v1beta1
 kind: VaultAuth
