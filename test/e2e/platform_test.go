@@ -236,8 +236,8 @@ func lastLoginHeaders(t testing.TB, audit, path string) map[string]string {
 // TestPlatformCompanion: an in-cluster VaultStaticSecret without refs,
 // resolved through the platform's default VaultAuth, which takes its
 // method, mount and kubernetes block from the operator namespace's
-// default VaultAuthGlobal (allowDefault): the carrier carries the merged
-// result, and the real companion, which has no platform objects, fills
+// default VaultAuthGlobal (allowDefault), and transformed by a platform
+// SecretTransformation: the carrier carries the merged result, and the real companion, which has no platform objects, fills
 // the Secret logging in as the app's own service account.
 func TestPlatformCompanion(t *testing.T) {
 	cw := getCompanion(t)
@@ -257,8 +257,17 @@ spec:
   defaultMount: kubernetes
   kubernetes: {role: webapp-role, serviceAccount: webapp-sa, audiences: [vault]}
 `, platformNS),
+		// A shared SecretTransformation of a platform namespace.
+		"st.yaml": `apiVersion: secrets.hashicorp.com/v1beta1
+kind: SecretTransformation
+metadata: {name: dsn, namespace: platform-team}
+spec:
+  templates:
+    dsn: {text: 'postgres://{{ .Secrets.db_user }}@{{ .Secrets.db_host }}'}
+`,
 	})
 	vss := strings.Replace(platformVSS("platform-incluster", ""), "metadata:\n", "metadata:\n  annotations:\n    vaultcmp.io/delivery: in-cluster\n", 1)
+	vss = strings.Replace(vss, "    create: true\n", "    create: true\n    transformation:\n      transformationRefs: [{name: dsn, namespace: platform-team}]\n", 1)
 	dir := writeApp(t, map[string]string{"vss.yaml": vss})
 	// render itself reads with the root token; the carrier carries the
 	// platform's merged VaultAuth, which only the companion uses.
@@ -268,5 +277,6 @@ spec:
 	applyObjects(t, objs, "webapp-ns", false)
 	s := cw.waitData(t, "platform-incluster", "db_pass", 30*time.Second)
 	assert.Equal(t, webappConfig["db_pass"], string(s.Data["db_pass"]))
+	assert.Equal(t, "postgres://webapp-user-Kp1@db.internal", string(s.Data["dsn"]), "the platform's SecretTransformation, carried in the contract")
 	cw.deleteCarrier(t, "vaultcmp-vss.platform-incluster")
 }
