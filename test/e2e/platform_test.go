@@ -280,3 +280,63 @@ spec:
 	assert.Equal(t, "postgres://webapp-user-Kp1@db.internal", string(s.Data["dsn"]), "the platform's SecretTransformation, carried in the contract")
 	cw.deleteCarrier(t, "vaultcmp-vss.platform-incluster")
 }
+
+// TestPlatformRender: `vaultcmp render --platform-dir` against the real
+// Vault (AppRole, the secret-id from the environment as render reads
+// Secrets): the operator's default objects for an app without refs, a
+// platform VaultAuth refused to a namespace its allowedNamespaces does not
+// list — no login reaches Vault's audit log — and allowed to one it lists.
+func TestPlatformRender(t *testing.T) {
+	roleID, secretID := setupAppRole(t.Context(), t)
+	audit, err := vaultSrv.EnableAudit(t.Context(), "platform-render")
+	require.NoError(t, err)
+	logins := func() int { return countLogins(t, audit, "auth/approle/login") }
+	appRole := func(ns, name, extra string) string {
+		return fmt.Sprintf(`apiVersion: secrets.hashicorp.com/v1beta1
+kind: VaultAuth
+metadata: {name: %s, namespace: %s}
+spec:
+%s  method: appRole
+  mount: approle
+  appRole: {roleId: %q, secretRef: approle-creds}
+`, name, ns, extra, roleID)
+	}
+	render := func(t *testing.T, platform map[string]string, vssExtra string) result {
+		t.Helper()
+		dir := writeApp(t, map[string]string{"vss.yaml": platformVSS("rendered", vssExtra)})
+		return run(t, []string{"VAULTCMP_HMAC_KEY=k", "VAULTCMP_SECRET_APPROLE_CREDS_ID=" + secretID},
+			"render", "-n", "webapp-ns", "--platform-dir", writePlatform(t, platform), dir)
+	}
+	t.Run("no refs: the operator namespace's default VaultConnection and VaultAuth", func(t *testing.T) {
+		before := logins()
+		r := render(t, map[string]string{"conn.yaml": platformConn(), "auth.yaml": appRole(platformNS, "default", "")}, "")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, webappConfig["db_pass"], secretData(t, find(t, docs(t, r.stdout), "Secret", "rendered"))["db_pass"])
+		assert.Len(t, docs(t, r.stdout), 1, "platform objects are not output")
+		assert.Equal(t, before+1, logins())
+		assert.NotContains(t, r.stderr, secretID)
+	})
+	t.Run("a platform VaultAuth that does not allow the namespace: refused, no login", func(t *testing.T) {
+		before := logins()
+		for _, allowed := range []string{"", "  allowedNamespaces: [other-ns]\n"} {
+			r := render(t, map[string]string{"conn.yaml": platformConn(), "auth.yaml": appRole("platform-team", "shared", allowed)}, "  vaultAuthRef: platform-team/shared\n")
+			assert.Equal(t, 1, r.code, r.stderr)
+			assert.Contains(t, r.stderr, "does not allow use from namespace")
+			assert.Contains(t, r.stderr, "platform-team/shared")
+			assert.Empty(t, r.stdout)
+		}
+		assert.Equal(t, before, logins(), "no login was made")
+	})
+	t.Run("a platform VaultAuth that lists the namespace", func(t *testing.T) {
+		before := logins()
+		r := render(t, map[string]string{"conn.yaml": platformConn(), "auth.yaml": appRole("platform-team", "shared", "  allowedNamespaces: [webapp-ns]\n")}, "  vaultAuthRef: platform-team/shared\n")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, before+1, logins())
+	})
+	t.Run("a bad platform object fails the run, naming its file", func(t *testing.T) {
+		r := render(t, map[string]string{"bad.yaml": strings.Replace(platformConn(), "  address:", "  bogus: 1\n  address:", 1)}, "")
+		assert.Equal(t, 2, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "bad.yaml")
+		assert.Contains(t, r.stderr, "spec.bogus")
+	})
+}
