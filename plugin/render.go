@@ -84,6 +84,8 @@ Where Vault is and who you are:
            (appRole/jwt: secretRef read from $VAULTCMP_SECRET_<NAME>_<KEY>)
   CA:      caCertSecretRef read from $VAULTCMP_SECRET_<NAME>_CA_CRT, else
            --vault-cacert / $VAULT_CACERT
+  refs:    the app's own objects, then --platform-dir's (VSO's platform
+           objects; empty refs: "default" of --platform-namespace)
 With $VAULTCMP_ALLOWED_VAULT_ADDRESSES (or --allowed-vault-address) set,
 credentials go to no other Vault address. A manifest never makes render
 read a local file.
