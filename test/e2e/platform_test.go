@@ -137,7 +137,7 @@ func TestPlatformObjects(t *testing.T) {
 		for _, allowed := range []string{"", "  allowedNamespaces: [other-ns]\n"} {
 			r := generate(t, shared(allowed), map[string]string{"vss.yaml": platformVSS("denied", "  vaultAuthRef: platform-team/shared\n")})
 			assert.Equal(t, 1, r.Code, r.String())
-			assert.Contains(t, r.Stderr, `VaultAuth platform-team/shared does not allow use from namespace \"webapp-ns\"`)
+			assert.Contains(t, r.Stderr, `VaultAuth platform-team/shared does not allow use from namespace "webapp-ns"`)
 			assert.Empty(t, r.Stdout)
 		}
 		assert.Equal(t, before, logins(), "no login was made")
