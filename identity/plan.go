@@ -50,6 +50,9 @@ type Options struct {
 	// the Secrets of its destination namespace.
 	Tenancy bool
 	Tenant  string
+	// Platform is the operator's objects outside any app (nil: none, and
+	// the operator's namespace is DefaultOperatorNamespace).
+	Platform *Platform
 }
 
 // CheckTenant refuses a consumer of namespace consumerNS when tenancy is on
@@ -109,10 +112,13 @@ type Plan struct {
 
 // refs are the objects a consumer's vaultAuthRef leads to.
 type refs struct {
-	auth   *v1beta1.VaultAuth // nil: no VaultAuth applies (VAULT_TOKEN)
+	auth   *v1beta1.VaultAuth // nil: no VaultAuth applies (VAULT_TOKEN); merged with its VaultAuthGlobal
 	authNS string
 	conn   *v1beta1.VaultConnection // nil: the defaults
 	connNS string
+	// connPlatform: conn is a platform object (its caCertSecretRef is in
+	// a namespace no app reads).
+	connPlatform bool
 }
 
 // Resolve follows the vaultAuthRef of a consumer in namespace consumerNS to
@@ -123,7 +129,7 @@ func Resolve(find Lookup, consumerNS, authRef string, login bool, o Options) (*P
 	if ferr := CheckTenant(o.Tenancy, o.Tenant, consumerNS); ferr != nil {
 		return nil, ferr
 	}
-	rs, ferr := follow(find, consumerNS, authRef, o.VaultToken)
+	rs, ferr := follow(finder{app: find, pf: o.Platform}, consumerNS, authRef, o)
 	if ferr != nil {
 		return nil, ferr
 	}
@@ -146,48 +152,76 @@ func Resolve(find Lookup, consumerNS, authRef string, login bool, o Options) (*P
 }
 
 // follow finds the VaultAuth and VaultConnection of a consumer's
-// vaultAuthRef, as VSO does: "default" objects when a ref is empty, refs
-// resolved in the consumer's (VaultAuth) or the VaultAuth's
-// (VaultConnection) namespace, allowedNamespaces checked.
-func follow(find Lookup, consumerNS, authRef, vaultToken string) (refs, *FieldError) {
+// vaultAuthRef as VSO does (common.go): an empty ref is the "default"
+// object of the operator's namespace, which every namespace may use
+// (vaultcmp then also tries the consumer's own "default"); "name" is in
+// the consumer's namespace (VaultAuth) or the VaultAuth's
+// (VaultConnection); each looked up in the app first, then among the
+// platform objects; allowedNamespaces checked for the consumer's
+// namespace; the VaultAuth merged with its VaultAuthGlobal.
+func follow(f finder, consumerNS, authRef string, o Options) (refs, *FieldError) {
 	var rs refs
+	opNS := o.Platform.OperatorNamespace()
+	var a found
 	if authRef == "" {
-		if obj, ns, ok := find(v1beta1.KindVaultAuth, consumerNS, DefaultName); ok {
-			rs.auth, rs.authNS = obj.(*v1beta1.VaultAuth), ns
-		} else if vaultToken == "" {
-			return rs, fieldErr("set spec.vaultAuthRef, add a VaultAuth named \"default\", or set VAULT_TOKEN",
-				"no vaultAuthRef and no VaultAuth %q in namespace %q", DefaultName, consumerNS)
+		var ok bool
+		if a, ok = f.find(v1beta1.KindVaultAuth, opNS, DefaultName); !ok {
+			a, ok = f.find(v1beta1.KindVaultAuth, consumerNS, DefaultName)
+		}
+		if !ok && o.VaultToken == "" {
+			return rs, fieldErr("set spec.vaultAuthRef, give the platform a VaultAuth \"default\" in namespace "+opNS+", add a VaultAuth named \"default\", or set VAULT_TOKEN",
+				"no vaultAuthRef and no VaultAuth %q in namespace %q nor in the operator's namespace %q", DefaultName, consumerNS, opNS)
 		}
 	} else {
 		ns, name := v1beta1.ParseRef(authRef, consumerNS)
-		obj, objNS, ok := find(v1beta1.KindVaultAuth, ns, name)
-		if !ok {
-			return rs, fieldErr("add the VaultAuth to the app or fix the reference",
-				"VaultAuth %s not found in the input", names.Qualified(ns, name))
+		var ok bool
+		if a, ok = f.find(v1beta1.KindVaultAuth, ns, name); !ok {
+			return rs, fieldErr("add the VaultAuth to the app or to the platform objects, or fix the reference",
+				"VaultAuth %s not found in the input nor among the platform objects", names.Qualified(ns, name))
 		}
-		rs.auth, rs.authNS = obj.(*v1beta1.VaultAuth), objNS
-		if rs.authNS != consumerNS && !rs.auth.AllowsNamespace(consumerNS) {
+		va := a.obj.(*v1beta1.VaultAuth)
+		if a.ns != consumerNS && !isDefault(a.ns, name, opNS) && !va.AllowsNamespace(consumerNS) {
 			return rs, fieldErr("list the consumer's namespace in the VaultAuth's spec.allowedNamespaces",
 				"VaultAuth %s does not allow use from namespace %q", names.Qualified(ns, name), consumerNS)
 		}
+	}
+	if a.obj != nil {
+		va := a.obj.(*v1beta1.VaultAuth)
+		// A VaultAuthGlobal is allowed for the VaultAuth's namespace (VSO);
+		// under tenancy an app's own VaultAuth counts as its destination
+		// namespace's, whatever namespace it claims.
+		target := a.ns
+		if o.Tenancy && !a.platform {
+			target = consumerNS
+		}
+		merged, ferr := mergeGlobal(f, va, a.ns, target, opNS)
+		if ferr != nil {
+			return rs, ferr
+		}
+		rs.auth, rs.authNS = merged, a.ns
 	}
 	ref := ""
 	if rs.auth != nil {
 		ref = rs.auth.Spec.VaultConnectionRef
 	}
+	var c found
 	if ref == "" {
-		if obj, ns, ok := find(v1beta1.KindVaultConnection, rs.authNS, DefaultName); ok {
-			rs.conn, rs.connNS = obj.(*v1beta1.VaultConnection), ns
+		ok := false
+		if c, ok = f.find(v1beta1.KindVaultConnection, opNS, DefaultName); !ok && rs.auth != nil {
+			c, ok = f.find(v1beta1.KindVaultConnection, rs.authNS, DefaultName)
 		}
-		return rs, nil
+		if !ok {
+			return rs, nil
+		}
+	} else {
+		ns, name := v1beta1.ParseRef(ref, rs.authNS)
+		var ok bool
+		if c, ok = f.find(v1beta1.KindVaultConnection, ns, name); !ok {
+			return rs, fieldErr("add the VaultConnection to the app or to the platform objects, or fix the VaultAuth's spec.vaultConnectionRef",
+				"VaultConnection %s (referenced by the VaultAuth's spec.vaultConnectionRef) not found in the input nor among the platform objects", names.Qualified(ns, name))
+		}
 	}
-	ns, name := v1beta1.ParseRef(ref, rs.authNS)
-	obj, objNS, ok := find(v1beta1.KindVaultConnection, ns, name)
-	if !ok {
-		return rs, fieldErr("add the VaultConnection to the app or fix the VaultAuth's spec.vaultConnectionRef",
-			"VaultConnection %s (referenced by the VaultAuth's spec.vaultConnectionRef) not found in the input", names.Qualified(ns, name))
-	}
-	rs.conn, rs.connNS = obj.(*v1beta1.VaultConnection), objNS
+	rs.conn, rs.connNS, rs.connPlatform = c.obj.(*v1beta1.VaultConnection), c.ns, c.platform
 	return rs, nil
 }
 
@@ -205,6 +239,10 @@ func (p *Plan) connect(rs refs, login bool, o Options) *FieldError {
 			SkipTLSVerify: s.SkipTLSVerify,
 		}
 		p.ConnectionName = vc.Name
+		if s.CACertSecretRef != "" && rs.connPlatform {
+			return fieldErr("give the CA to vaultcmp instead (--vault-cacert, $VAULT_CACERT; the Helm value vaultCACert), and remove the platform VaultConnection's caCertSecretRef",
+				"VaultConnection %s (a platform object): spec.caCertSecretRef is not read: an app's generate reads Secrets of its own namespace only", names.Qualified(rs.connNS, vc.Name))
+		}
 		if s.CACertSecretRef != "" {
 			p.CACert = &SecretKey{Namespace: rs.connNS, Name: s.CACertSecretRef, Key: "ca.crt"}
 		}

@@ -40,6 +40,7 @@ type commonFlags struct {
 	logFormat           string
 	allowedAddresses    []string
 	vaultCACert         string
+	platform            platformFlags
 }
 
 func (f *commonFlags) register(cmd *cobra.Command, env Env, logLevel string) {
@@ -56,6 +57,7 @@ func (f *commonFlags) register(cmd *cobra.Command, env Env, logLevel string) {
 	fl.StringVar(&f.logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
 	fl.StringVar(&f.logFormat, "log-format", "console", "log format on stderr: console or json")
 	f.limits.register(cmd, env)
+	f.platform.register(cmd, env)
 }
 
 // renderFlags are render's own settings.
@@ -82,6 +84,8 @@ Where Vault is and who you are:
            (appRole/jwt: secretRef read from $VAULTCMP_SECRET_<NAME>_<KEY>)
   CA:      caCertSecretRef read from $VAULTCMP_SECRET_<NAME>_CA_CRT, else
            --vault-cacert / $VAULT_CACERT
+  refs:    the app's own objects, then --platform-dir's (VSO's platform
+           objects; empty refs: "default" of --platform-namespace)
 With $VAULTCMP_ALLOWED_VAULT_ADDRESSES (or --allowed-vault-address) set,
 credentials go to no other Vault address. A manifest never makes render
 read a local file.
@@ -214,6 +218,9 @@ func renderApp(ctx context.Context, env Env, a appRun, lim limits.Limits, c *com
 	}
 	if a.opts.CACert, err = a.flags.caCert(); err != nil {
 		return &exitError{code: ExitUsage, err: err}
+	}
+	if a.opts.Platform, err = a.flags.platform.load(lim); err != nil {
+		return err
 	}
 	session := vault.NewSession(vault.Options{Concurrency: a.flags.concurrency, TokenCache: a.cache, CacheKeyHMAC: key,
 		AllowList: allow, MaxResponse: orNoLimit(lim.VaultResponse)})

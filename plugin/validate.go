@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaultcmp/vaultcmp/credentials"
+	"github.com/vaultcmp/vaultcmp/identity"
 	"github.com/vaultcmp/vaultcmp/internal/safetext"
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
@@ -34,6 +35,7 @@ type ReportProblem struct {
 func newValidateCommand(env Env) *cobra.Command {
 	var src sourceFlags
 	var lf limitFlags
+	var pf platformFlags
 	var output string
 	var strict bool
 	cmd := &cobra.Command{
@@ -62,17 +64,22 @@ with --strict; docs/migrate.md). Exit code 1 when invalid.`,
 			src.limits = lim
 			ctx, cancel := withDeadline(cmd.Context(), lim)
 			defer cancel()
-			return interruptible(ctx, func(c *committer) error { return validate(ctx, env, src, dir, output, strict, c) })
+			platform, err := pf.load(lim)
+			if err != nil {
+				return err
+			}
+			return interruptible(ctx, func(c *committer) error { return validate(ctx, env, src, platform, dir, output, strict, c) })
 		},
 	}
 	src.register(cmd, env)
 	lf.register(cmd, env)
+	pf.register(cmd, env)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings (e.g. fields without effect) as errors")
 	return cmd
 }
 
-func validate(ctx context.Context, env Env, src sourceFlags, dir, output string, strict bool, c *committer) error {
+func validate(ctx context.Context, env Env, src sourceFlags, platform *identity.Platform, dir, output string, strict bool, c *committer) error {
 	rep := Report{Problems: []ReportProblem{}, Warnings: []string{}}
 	objs, err := src.load(ctx, dir, src.namespace)
 	if err != nil {
@@ -81,7 +88,7 @@ func validate(ctx context.Context, env Env, src sourceFlags, dir, output string,
 		rep.Objects = len(objs)
 		res, err := renderer.Render(ctx, objs, renderer.Options{
 			Namespace: src.namespace, Offline: true, HMACKey: []byte("validate"), Limits: src.limits,
-			Credentials: credentials.Env{LookupEnv: env.LookupEnv},
+			Credentials: credentials.Env{LookupEnv: env.LookupEnv}, Platform: platform,
 		})
 		var probs renderer.Problems
 		switch {

@@ -59,6 +59,10 @@ type Options struct {
 	// Tenancy refuses Vault objects outside Namespace (Argo CD apps: an app
 	// logs in only as service accounts of its destination namespace).
 	Tenancy bool
+	// Platform is the operator's VSO objects outside any app (refs the
+	// app's objects do not answer; the defaults of its operator
+	// namespace): loaded once per run (LoadPlatform). Nil: none.
+	Platform *identity.Platform
 	// Limits bound the templates (TemplateTime, TemplateOutput,
 	// TemplateWork); the zero value means limits.Default(). The render's
 	// deadline is the context's: when it passes, Render names the objects

@@ -70,7 +70,7 @@ func (r *resolver) plan(consumerNS, authRef string, login bool) (*identity.Plan,
 	o := r.opts
 	p, ferr := identity.Resolve(r.lookup, consumerNS, authRef, login, identity.Options{
 		DefaultVaultAddress: o.DefaultVaultAddress, VaultAddress: o.VaultAddress, CACert: o.CACert, VaultToken: o.VaultToken,
-		Tenancy: o.Tenancy, Tenant: o.Namespace,
+		Tenancy: o.Tenancy, Tenant: o.Namespace, Platform: o.Platform,
 	})
 	if ferr != nil {
 		return nil, ferr
@@ -100,13 +100,13 @@ func (r *resolver) transformations(consumerNS string, t v1beta1.Transformation) 
 		if ns == "" {
 			ns = consumerNS
 		}
-		vo := r.ix.get(v1beta1.KindSecretTransformation, ns, ref.Name)
-		if vo == nil {
+		st, ok := identity.FindTransformation(r.lookup, r.opts.Platform, ns, ref.Name)
+		if !ok {
 			return nil, refErr(fmt.Sprintf("spec.destination.transformation.transformationRefs[%d]", i),
-				"add the SecretTransformation to the app or fix the reference",
-				"SecretTransformation %s not found in the input", names.Qualified(ns, ref.Name))
+				"add the SecretTransformation to the app or to the platform objects, or fix the reference",
+				"SecretTransformation %s not found in the input nor among the platform objects", names.Qualified(ns, ref.Name))
 		}
-		out = append(out, vo.obj.(*v1beta1.SecretTransformation))
+		out = append(out, st)
 	}
 	return out, nil
 }

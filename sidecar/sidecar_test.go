@@ -26,6 +26,7 @@ const (
 	pluginConfigPath = "/home/argocd/cmp-server/config/plugin.yaml"
 	tokenCacheDir    = "/home/argocd/.cache/vaultcmp/tokens"
 	saTokenDir       = "/var/run/secrets/kubernetes.io/serviceaccount"
+	platformDir      = "/etc/vaultcmp/platform"
 	healthKey        = "resource.customizations.health.Secret"
 )
 
@@ -236,6 +237,7 @@ func checkSidecar(t *testing.T, c corev1.Container, pluginVolume, pluginKey stri
 		"/tmp":                            {Name: "vaultcmp-tmp", MountPath: "/tmp"},
 		tokenCacheDir:                     {Name: "vaultcmp-token-cache", MountPath: tokenCacheDir},
 		saTokenDir:                        {Name: "vaultcmp-kube-api-access", MountPath: saTokenDir, ReadOnly: true},
+		platformDir:                       {Name: "vaultcmp-platform", MountPath: platformDir, ReadOnly: true},
 	}
 	assert.Equal(t, want, mounts(c))
 
@@ -248,6 +250,8 @@ func checkSidecar(t *testing.T, c corev1.Container, pluginVolume, pluginKey stri
 	assert.Equal(t, "key", hmac.ValueFrom.SecretKeyRef.Key)
 	env(t, c, "VAULTCMP_DEFAULT_VAULT_ADDRESS")
 	env(t, c, "VAULTCMP_ALLOWED_VAULT_ADDRESSES") // generate refuses every login without it
+	assert.Equal(t, platformDir, env(t, c, "VAULTCMP_PLATFORM_DIR").Value, "the platform objects' ConfigMap is where generate reads them")
+	env(t, c, "VAULTCMP_PLATFORM_NAMESPACE")
 	for _, e := range c.Env {
 		assert.NotContains(t, []string{"VAULT_TOKEN", "VAULT_ADDR"}, e.Name, "one Vault identity per app, never one for all")
 		if strings.HasPrefix(e.Name, "HELM_") {
@@ -265,6 +269,12 @@ func checkVolumes(t *testing.T, pod corev1.PodSpec) {
 	cache := volume(t, pod, "vaultcmp-token-cache")
 	require.NotNil(t, cache.EmptyDir, "vaultcmp-token-cache")
 	assert.Equal(t, corev1.StorageMediumMemory, cache.EmptyDir.Medium, "tokens stay off the node's disk")
+
+	platform := volume(t, pod, "vaultcmp-platform")
+	require.NotNil(t, platform.ConfigMap, "vaultcmp-platform")
+	assert.Equal(t, "vaultcmp-platform", platform.ConfigMap.Name)
+	require.NotNil(t, platform.ConfigMap.Optional)
+	assert.True(t, *platform.ConfigMap.Optional, "an install without platform objects starts")
 
 	api := volume(t, pod, "vaultcmp-kube-api-access")
 	require.NotNil(t, api.Projected)

@@ -8,9 +8,10 @@
 //
 // # Kinds
 //
-// Six kinds are supported: [VaultConnection], [VaultAuth],
-// [VaultStaticSecret], [VaultDynamicSecret], [VaultPKISecret] and
-// [SecretTransformation]. Each implements [Object]. A `status` stanza is
+// Seven kinds are supported: [VaultConnection], [VaultAuth],
+// [VaultAuthGlobal], [VaultStaticSecret], [VaultDynamicSecret],
+// [VaultPKISecret] and [SecretTransformation] ([MergeVaultAuthGlobal] is
+// VSO's merge of a VaultAuth with its VaultAuthGlobal). Each implements [Object]. A `status` stanza is
 // accepted and ignored.
 //
 // # Decoding

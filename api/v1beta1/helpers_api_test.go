@@ -117,5 +117,5 @@ func TestKinds(t *testing.T) {
 			assert.Equal(t, k, obj.GetKind())
 		}
 	}
-	assert.Nil(t, NewObject("VaultAuthGlobal"))
+	assert.Nil(t, NewObject("VaultNoSuchKind"))
 }

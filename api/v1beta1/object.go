@@ -32,6 +32,7 @@ var Kinds = []string{
 	KindVaultDynamicSecret,
 	KindVaultPKISecret,
 	KindSecretTransformation,
+	KindVaultAuthGlobal,
 }
 
 // Object is implemented by every supported kind.
@@ -76,6 +77,8 @@ func NewObject(kind string) Object {
 		return &VaultPKISecret{TypeMeta: tm}
 	case KindSecretTransformation:
 		return &SecretTransformation{TypeMeta: tm}
+	case KindVaultAuthGlobal:
+		return &VaultAuthGlobal{TypeMeta: tm}
 	default:
 		return nil
 	}

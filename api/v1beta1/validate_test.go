@@ -208,7 +208,7 @@ spec: {type: kv-v2, mount: secret, path: p, destination: {nmae: x}}
 		},
 		{
 			name:       "unsupported kind",
-			yaml:       replace(vss, "kind: VaultStaticSecret", "kind: VaultAuthGlobal"),
+			yaml:       replace(vss, "kind: VaultStaticSecret", "kind: VaultNoSuchKind"),
 			wantFields: []string{"kind"},
 			wantType:   field.ErrorTypeNotSupported,
 		},

@@ -235,6 +235,11 @@ func (a *ArgoCD) startComponents(ctx context.Context, o ArgoCDOptions) error {
 		if strings.HasPrefix(v, "/") { // pod paths (token cache, Helm homes) move under the run's directory
 			v = filepath.Join(a.dir, "cmp", v)
 		}
+		if k == "VAULTCMP_PLATFORM_DIR" { // the optional ConfigMap's mount: there, and empty
+			if err := os.MkdirAll(v, 0o755); err != nil {
+				return err
+			}
+		}
 		env = append(env, k+"="+v)
 	}
 	env = append(env, o.SidecarEnv...)
