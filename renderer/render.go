@@ -53,8 +53,11 @@ type Options struct {
 	// Vault nor credentials (CI lint and diff).
 	Offline bool
 	// Delivery is the default delivery of VaultStaticSecrets:
-	// contract.DeliveryInline ("" too) or contract.DeliveryInCluster. An
-	// object's own vaultcmp.io/delivery annotation wins.
+	// contract.DeliveryInCluster ("" too: the default, no value in the
+	// output) or contract.DeliveryInline (the value rendered into the
+	// Secret, so it passes through whatever reads the output). An object's
+	// own vaultcmp.io/delivery annotation wins. Dynamic and PKI secrets are
+	// always in-cluster.
 	Delivery string
 	// Tenancy refuses Vault objects outside Namespace (Argo CD apps: an app
 	// logs in only as service accounts of its destination namespace).
@@ -72,7 +75,7 @@ func (o *Options) delivery(obj *v1beta1.VaultStaticSecret) string {
 		return d
 	}
 	if o.Delivery == "" {
-		return contract.DeliveryInline
+		return contract.DeliveryInCluster
 	}
 	return o.Delivery
 }
@@ -307,7 +310,7 @@ func (r *resolver) resolveStep(dec *decoded) (*resolved, Problems) {
 		case *v1beta1.VaultStaticSecret:
 			j := &job{vo: vo, vss: obj, offline: opts.Offline, inCluster: opts.delivery(obj) == contract.DeliveryInCluster}
 			if j.inCluster {
-				companion(obj.Spec.VaultAuthRef)
+				res.inCluster[o] = true // its refs: resolveJob (generate reads the KV version)
 			}
 			if p := r.resolveJob(j); p != nil {
 				probs = append(probs, p)
