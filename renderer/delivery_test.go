@@ -17,6 +17,11 @@ import (
 // an inline object's carrier (refreshAfter) holds no wave.
 func TestDefaultDeliveryAndSyncWave(t *testing.T) {
 	const vss = `apiVersion: secrets.hashicorp.com/v1beta1
+kind: VaultAuth
+metadata: {name: default}
+spec: {method: kubernetes, mount: kubernetes, kubernetes: {role: app, serviceAccount: app}}
+---
+apiVersion: secrets.hashicorp.com/v1beta1
 kind: VaultStaticSecret
 metadata:
   name: s
@@ -65,4 +70,26 @@ spec: {type: kv-v2, mount: secret, path: webapp/config, refreshAfter: 30s, desti
 			assert.Equal(t, tc.wantWave, wave)
 		})
 	}
+}
+
+// A carrier's contract must let the companion log in: VAULT_TOKEN is
+// render's own login, so an in-cluster object without a VaultAuth is
+// refused (inline, render's token reads Vault and nothing is left to the
+// companion).
+func TestInClusterNeedsAVaultAuth(t *testing.T) {
+	const vss = "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultStaticSecret\nmetadata: {name: c}\nspec: {type: kv-v2, mount: secret, path: webapp/config, destination: {name: c, create: true}}\n"
+	objs, err := Decode([]byte(vss), "c.yaml")
+	require.NoError(t, err)
+	opts := testOptions(newMem()) // VAULT_TOKEN, no VaultAuth
+	opts.Delivery = ""
+	_, err = Render(t.Context(), objs, opts)
+	var probs Problems
+	require.ErrorAs(t, err, &probs)
+	require.Len(t, probs, 1)
+	assert.Contains(t, probs[0].Error(), "the companion logs in with a VaultAuth")
+	opts.Delivery = contract.DeliveryInline
+	objs, err = Decode([]byte(vss), "c.yaml")
+	require.NoError(t, err)
+	_, err = Render(t.Context(), objs, opts)
+	require.NoError(t, err)
 }

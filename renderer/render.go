@@ -384,6 +384,12 @@ func (r *resolver) contractStep(dec *decoded, res *resolved) Problems {
 			probs = append(probs, problem(o, rerr.Field, rerr.Err, rerr.Hint))
 			continue
 		}
+		if c.Auth == nil && delivery == contract.DeliveryInCluster {
+			// VAULT_TOKEN is render's own login: the companion has none.
+			probs = append(probs, problem(o, "spec.vaultAuthRef", errors.New("delivered in-cluster, the companion logs in with a VaultAuth, and none applies (VAULT_TOKEN is only render's own login)"),
+				"reference a VaultAuth or add one named \"default\", or render with --delivery inline"))
+			continue
+		}
 		if c.Connection.Address == "" && !r.opts.Offline {
 			probs = append(probs, problem(o, "spec.vaultAuthRef", errors.New("no Vault address for the companion"),
 				"reference a VaultConnection, add one named \"default\", or set --default-vault-address"))
