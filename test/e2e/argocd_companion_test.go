@@ -33,9 +33,9 @@ func (cw *companionWorld) watchArgoCD(t testing.TB) {
 }
 
 // The shipped health check through Argo CD: a carrier is Progressing while
-// the companion has not filled its Secret (and the sync waits at the
-// carriers' wave), Healthy once it has, Degraded with the companion's
-// message (no value in it) when it cannot fill it.
+// the companion has not filled its Secret, Healthy once it has, Degraded
+// with the companion's message (no value in it) when it cannot fill it.
+// (Carriers only: one wave, so the sync does not wait for them.)
 func TestArgoCDHealth(t *testing.T) {
 	cw := getCompanion(t)
 	c := getCD(t)
@@ -53,17 +53,15 @@ func TestArgoCDHealth(t *testing.T) {
 		}
 	})
 	c.create(t, appSpec{name: app, path: dir, namespace: "webapp-ns", validate: true})
-	// The sync waits at the carriers' wave: asynchronous here.
-	_, err := c.CLI(t.Context(), "app", "sync", app, "--async")
-	require.NoError(t, err)
+	out, err := c.sync(t, app)
+	require.NoError(t, err, "%s", out)
 	a := c.waitApp(t, app, 60*time.Second, "carrier Progressing", func(a *App) bool {
 		s, _ := a.resourceHealth("Secret", good)
-		return s == "Progressing"
+		return synced(a) && s == "Progressing"
 	})
 	_, msg := a.resourceHealth("Secret", good)
 	assert.Equal(t, "Waiting for the vaultcmp companion", msg)
-	require.NotNil(t, a.Status.OperationState)
-	assert.Equal(t, "Running", a.Status.OperationState.Phase, "the sync waits for its carriers")
+	assert.Equal(t, "Progressing", a.Status.Health.Status, "the app waits for its carrier")
 
 	// The companion fills it: Healthy.
 	cw.restart(t)
@@ -78,9 +76,8 @@ func TestArgoCDHealth(t *testing.T) {
 	// with its message.
 	c.commit(t, map[string]string{dir + "/bad.yaml": vds("health-bad", "creds/no-such-role", "health-bad-secret", "")}, "health: a role Vault does not have")
 	c.hardRefresh(t, app)
-	// A Degraded carrier fails the sync at its wave (no workload follows it).
-	_, err = c.CLI(t.Context(), "app", "sync", app, "--async")
-	require.NoError(t, err)
+	out, err = c.sync(t, app)
+	require.NoError(t, err, "%s", out)
 	a = c.waitApp(t, app, 60*time.Second, "carrier Degraded, app Degraded", func(a *App) bool {
 		s, _ := a.resourceHealth("Secret", bad)
 		return s == "Degraded" && a.Status.Health.Status == "Degraded"

@@ -15,7 +15,8 @@ import (
 )
 
 // The seed's whole webapp (examples/webapp, as written apart from the Vault
-// address, and the PKI secret with revoke: true) through Argo CD with the
+// address, the PKI secret with revoke: true, and no replicas as there is no
+// kubelet) through Argo CD with the
 // default delivery (in-cluster) and the running companion.
 //
 // Carriers before workloads: the sync is started while the companion is
@@ -40,6 +41,10 @@ func TestArgoCDSeedWebapp(t *testing.T) {
 	// revoke: true (VSO's default is false): the prune below revokes the certificate.
 	files["pki-secret.yaml"] = strings.Replace(files["pki-secret.yaml"], "  ttl: 720h\n", "  ttl: 720h\n  revoke: true\n", 1)
 	require.Contains(t, files["pki-secret.yaml"], "revoke: true")
+	// No kubelet here: pods never become available, and a sync with waves
+	// is done only when its last wave (the Deployment) is Healthy.
+	files["deployment.yaml"] = strings.Replace(files["deployment.yaml"], "replicas: 3", "replicas: 0", 1)
+	require.Contains(t, files["deployment.yaml"], "replicas: 0")
 	c.commit(t, under(dir, files), "the seed webapp")
 
 	// The companion is down: the sync is held at the carriers.
