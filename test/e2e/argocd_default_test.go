@@ -121,6 +121,7 @@ func TestArgoCDInClusterRefreshAfter(t *testing.T) {
 	}, cw.companion)
 	t.Logf("Vault change to new data in the Secret: %s (refreshAfter %s, no sync)", time.Since(at).Round(100*time.Millisecond), every)
 	replicaSets(2, "one new ReplicaSet for the change")
+	rolled := time.Now()
 	written := secret().ResourceVersion
 
 	// Argo CD shows it by itself: OutOfSync on the carrier, no value.
@@ -152,6 +153,9 @@ func TestArgoCDInClusterRefreshAfter(t *testing.T) {
 	eventually(t, every+margin, func() (bool, string) {
 		return nextCheck(t, c, ns, carrier) != next, "the companion's next check of Vault"
 	}, cw.companion)
+	// The companion restarts a carrier's targets at most once per 30 s
+	// (rolloutMinInterval): a second restart would come by then.
+	time.Sleep(time.Until(rolled.Add(35 * time.Second)))
 	c.waitApp(t, app, 10*time.Second, "still Synced", synced)
 	assert.Equal(t, 2, c.replicaSets(t, ns, "webapp"), "no second rollout for one change")
 	assert.Equal(t, written, secret().ResourceVersion, "the Secret is not rewritten")
