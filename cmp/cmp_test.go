@@ -32,7 +32,7 @@ func TestFromEnvironList(t *testing.T) {
 		},
 		{name: "Argo CD 3 project", env: []string{"ARGOCD_APP_PROJECT_NAME=team-a"}, want: &BuildEnv{Project: "team-a", Env: map[string]string{}}},
 		{name: "unknown parameter", env: []string{`ARGOCD_APP_PARAMETERS=[{"name":"delivry","string":"inline"}]`}, wantErr: `unknown plugin parameter "delivry"`},
-		{name: "bad delivery", env: []string{`ARGOCD_APP_PARAMETERS=[{"name":"delivery","string":"sometimes"}]`}, wantErr: "not inline or in-cluster"},
+		{name: "bad delivery", env: []string{`ARGOCD_APP_PARAMETERS=[{"name":"delivery","string":"sometimes"}]`}, wantErr: "not in-cluster (the default) or inline"},
 		{name: "string parameter given as array", env: []string{`ARGOCD_APP_PARAMETERS=[{"name":"delivery","array":["x"]}]`}, wantErr: "must be a string"},
 		{name: "bad JSON", env: []string{`ARGOCD_APP_PARAMETERS=[`}, wantErr: "ARGOCD_APP_PARAMETERS"},
 	}

@@ -32,6 +32,10 @@ type BuildEnv struct {
 
 // Params are the plugin parameters of plugin.yaml.
 type Params struct {
+	// Delivery is the app's delivery of static secrets: "" or "in-cluster"
+	// (the default: the companion writes the values, none passes through
+	// Argo CD), or "inline" (the values rendered into the manifests, so
+	// they reach the repo-server's answers and Argo CD's Redis).
 	Delivery        string
 	HelmReleaseName string
 	HelmValuesFiles []string
@@ -75,9 +79,9 @@ func FromEnviron(lookup func(string) (string, bool)) (*BuildEnv, error) {
 		}
 	}
 	switch e.Params.Delivery {
-	case "", "inline", "in-cluster":
+	case "", "in-cluster", "inline":
 	default:
-		return nil, fmt.Errorf("parameter %s: %q is not inline or in-cluster", ParamDelivery, e.Params.Delivery)
+		return nil, fmt.Errorf("parameter %s: %q is not in-cluster (the default) or inline", ParamDelivery, e.Params.Delivery)
 	}
 	return e, nil
 }

@@ -17,7 +17,11 @@ import (
 )
 
 // static keeps an in-cluster VaultStaticSecret: read KV every refreshAfter,
-// rewrite only when the data changed.
+// rewrite only when the data changed (VSO's semantics, no Argo CD sync
+// needed), and ask Argo CD to hard-refresh the owning Application so the
+// change shows there as a carrier diff (its KV version or HMAC, no value).
+// The sync of that carrier changes nothing here: the data it names is the
+// data already written, so no second write and no second rollout.
 func (r *Reconciler) static(ctx context.Context, carrier *corev1.Secret, c *contract.V1, id *vault.Identity, st State) (outcome, error) {
 	spec := c.Object.Static
 	now := r.now()
@@ -40,6 +44,18 @@ func (r *Reconciler) static(ctx context.Context, carrier *corev1.Secret, c *cont
 		return outcome{}, err
 	}
 	st.DataHMAC = r.mac(data)
+	if c.Application != "" {
+		// Written: now make it visible. A failed request is retried at the
+		// next check (st.Refreshed unchanged); the Secret is right already.
+		current := kvState(sec.Version, r.HMACKey, data)
+		if needsRefresh(c, st, current) {
+			if err := r.refreshApplication(ctx, carrier, c); err != nil {
+				r.Recorder.Event(carrier, corev1.EventTypeWarning, "ArgoCDRefreshFailed", errorMessage(err))
+			} else {
+				st.Refreshed = current
+			}
+		}
+	}
 	if !changed && !first {
 		return outcome{state: st}, nil
 	}
@@ -69,6 +85,40 @@ func (r *Reconciler) inlineRefresh(ctx context.Context, carrier *corev1.Secret, 
 	if err != nil {
 		return outcome{}, err
 	}
+	var data map[string][]byte
+	if sec.Version == 0 && len(r.HMACKey) > 0 {
+		if data, err = r.build(c, sec.Fields, sec.Response); err != nil {
+			return outcome{}, err
+		}
+	}
+	current := kvState(sec.Version, r.HMACKey, data)
+	if !needsRefresh(c, st, current) {
+		return outcome{state: st}, nil
+	}
+	if err := r.refreshApplication(ctx, carrier, c); err != nil {
+		return outcome{}, err
+	}
+	st.Refreshed = current
+	return outcome{state: st}, nil
+}
+
+// kvState is what a carrier says of KV data (as generate writes it,
+// renderer's staticState): the kv-v2 version, or the keyed HMAC of the
+// data; "" when neither is known.
+func kvState(version int, key []byte, data map[string][]byte) string {
+	if version > 0 {
+		return strconv.Itoa(version)
+	}
+	if len(key) == 0 || data == nil {
+		return ""
+	}
+	return checksum(key, data)
+}
+
+// needsRefresh is the refresh decision (pure): Vault's data (current)
+// differs from what the carrier's contract says generate saw, and Argo CD
+// was not yet asked to refresh for it.
+func needsRefresh(c *contract.V1, st State, current string) bool {
 	seen := ""
 	if c.Static != nil {
 		if c.Static.KVVersion > 0 {
@@ -77,34 +127,26 @@ func (r *Reconciler) inlineRefresh(ctx context.Context, carrier *corev1.Secret, 
 			seen = c.Static.DataHMAC
 		}
 	}
-	current := ""
-	if sec.Version > 0 {
-		current = strconv.Itoa(sec.Version)
-	} else if len(r.HMACKey) > 0 {
-		data, err := r.build(c, sec.Fields, sec.Response)
-		if err != nil {
-			return outcome{}, err
-		}
-		current = checksum(r.HMACKey, data)
-	}
-	if current == "" || current == seen || current == st.Refreshed {
-		return outcome{state: st}, nil
-	}
+	return current != "" && current != seen && current != st.Refreshed
+}
+
+// refreshApplication asks Argo CD to hard-refresh the carrier's owning
+// Application (the one its contract names, deploying to its namespace).
+func (r *Reconciler) refreshApplication(ctx context.Context, carrier *corev1.Secret, c *contract.V1) error {
 	app, err := r.owningApplication(ctx, carrier, c)
 	if err != nil {
-		return outcome{}, err
+		return err
 	}
 	patch, err := hardRefreshPatch(r.now())
 	if err != nil {
-		return outcome{}, err
+		return err
 	}
 	if _, err := r.Dynamic.Resource(applications).Namespace(r.ArgoNamespace).Patch(ctx, app, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
-		return outcome{}, fmt.Errorf("asking Argo CD to refresh Application %s/%s: %w", r.ArgoNamespace, app, err)
+		return fmt.Errorf("asking Argo CD to refresh Application %s/%s: %w", r.ArgoNamespace, app, err)
 	}
 	r.Metrics.Refreshes.WithLabelValues(carrier.Namespace).Inc()
 	r.Recorder.Event(carrier, corev1.EventTypeNormal, "ArgoCDRefresh", fmt.Sprintf("the KV data changed in Vault: asked Argo CD to hard-refresh Application %s", app))
-	st.Refreshed = current
-	return outcome{state: st}, nil
+	return nil
 }
 
 func kvRequest(c *contract.V1, id *vault.Identity) vault.KVRequest {

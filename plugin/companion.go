@@ -33,8 +33,9 @@ func newCompanionCommand(env Env) *cobra.Command {
 vaultcmp's carriers (Secrets of type vaultcmp.io/contract-v1) and fills their
 destination Secrets from Vault: dynamic credentials with lease renewal, PKI
 certificates re-issued before expiry, in-cluster static secrets; rollout
-restarts after each change; Argo CD hard refreshes for inline static secrets
-with refreshAfter. Credentials go only to the Vault addresses allowed by
+restarts after each change; Argo CD hard refreshes when a static secret with
+refreshAfter changed in Vault (inline: so Argo CD applies it; in-cluster:
+so Argo CD shows the carrier's diff, with no value). Credentials go only to the Vault addresses allowed by
 --allowed-vault-address / ` + vault.EnvAllowedVaultAddresses + ` (required).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -97,7 +98,7 @@ with refreshAfter. Credentials go only to the Vault addresses allowed by
 	f.StringVar(&healthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	f.BoolVar(&leaderElect, "leader-elect", false, "elect a leader on a Lease, so several replicas can run")
 	f.StringVar(&leNS, "leader-election-namespace", "", "namespace of the Lease (default: the pod's)")
-	f.StringVar(&argoNS, "argocd-namespace", "argocd", "namespace of Argo CD's Applications (hard refresh of inline secrets)")
+	f.StringVar(&argoNS, "argocd-namespace", "argocd", "namespace of Argo CD's Applications (hard refresh when a static secret changed in Vault)")
 	f.StringVar(&instanceLabelKey, "argocd-instance-label-key", "", "Argo CD's application.instanceLabelKey when argocd-cm sets one (also "+contract.EnvInstanceLabelKey+"): never copied onto a Secret the companion writes")
 	f.StringArrayVar(&allowed, "allowed-vault-address", nil, "a Vault address credentials may be sent to (repeatable; also "+vault.EnvAllowedVaultAddresses+")")
 	f.StringVar(&hmacFile, "hmac-key-file", "", "the installation's HMAC key, the sidecar's (or "+EnvHMACKey+")")

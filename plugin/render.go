@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/credentials"
 	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer"
@@ -66,6 +67,7 @@ type renderFlags struct {
 	source      sourceFlags
 	offline     bool
 	application string
+	delivery    string
 }
 
 func newRenderCommand(env Env) *cobra.Command {
@@ -75,7 +77,19 @@ func newRenderCommand(env Env) *cobra.Command {
 		Short: "Render an app's manifests with Secrets from Vault, to stdout",
 		Long: `render reads DIR (default: the current directory) -- a plain directory of
 YAML/JSON manifests, a kustomization or a Helm chart -- and prints it with
-every VaultStaticSecret replaced by its Secret, read from Vault.
+every Vault object replaced by what Argo CD would apply (generate's output).
+
+Delivery (--delivery), as in Argo CD:
+  in-cluster (default): no value is printed. Each Vault object becomes a
+           carrier (its contract with the vaultcmp companion, and for
+           static secrets the KV version or a keyed HMAC, never a value);
+           the companion in the cluster writes the Secret. Deploy the output
+           with kubectl to a cluster that runs the companion.
+  inline:  VaultStaticSecrets become Secrets with their values, read from
+           Vault now (dynamic and PKI secrets stay carriers). For CI jobs
+           that deploy with kubectl and no companion. The values are on
+           stdout: whatever keeps the output (CI logs, artifacts, git)
+           keeps them.
 
 Where Vault is and who you are:
   address: $VAULT_ADDR, else the VaultConnection of the VaultAuth,
@@ -90,7 +104,8 @@ With $VAULTCMP_ALLOWED_VAULT_ADDRESSES (or --allowed-vault-address) set,
 credentials go to no other Vault address. A manifest never makes render
 read a local file.
 
-With --offline, no Vault is needed: Secrets hold placeholders.
+With --offline, no Vault is needed: inline Secrets hold placeholders, and
+carriers no KV version.
 Nothing is printed on stdout unless every object renders.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -101,6 +116,9 @@ Nothing is printed on stdout unless every object renders.`,
 			var token string
 			if !f.offline {
 				token = env.get(EnvVaultToken)
+			}
+			if f.delivery != contract.DeliveryInCluster && f.delivery != contract.DeliveryInline {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("--delivery %q: want %s (the default) or %s", f.delivery, contract.DeliveryInCluster, contract.DeliveryInline)}
 			}
 			if token != "" && env.get(EnvVaultAddr) == "" {
 				return &exitError{code: ExitUsage, err: errors.New("VAULT_TOKEN is set but VAULT_ADDR is not: the token would go to whatever address the manifests name; set VAULT_ADDR to your Vault")}
@@ -115,6 +133,7 @@ Nothing is printed on stdout unless every object renders.`,
 					Credentials:         credentials.Env{LookupEnv: env.LookupEnv},
 					Offline:             f.offline,
 					Application:         f.application,
+					Delivery:            f.delivery,
 				},
 			})
 		},
@@ -122,6 +141,8 @@ Nothing is printed on stdout unless every object renders.`,
 	f.register(cmd, env, "info")
 	f.source.register(cmd, env)
 	cmd.Flags().BoolVar(&f.offline, "offline", false, "no Vault: Secrets hold placeholders (for CI lint and diff)")
+	cmd.Flags().StringVar(&f.delivery, "delivery", contract.DeliveryInCluster,
+		"where static secrets' values are written: in-cluster (carriers, the companion writes the Secrets; no value printed) or inline (Secrets with their values on stdout, for kubectl without the companion; whatever keeps the output keeps the values); an object's vaultcmp.io/delivery annotation wins")
 	cmd.Flags().StringVar(&f.application, "application", "",
 		"the Argo CD Application that will own the carriers (generate: $ARGOCD_APP_NAME), sealed into them: the only one the companion refreshes")
 	return cmd

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/credentials"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
@@ -198,7 +199,7 @@ func TestAuthMethodResolution(t *testing.T) {
 			}
 			creds.secrets = secrets
 			wire := &loginWire{}
-			opts := Options{Namespace: "dest", Credentials: creds, HMACKey: []byte("k"),
+			opts := Options{Namespace: "dest", Credentials: creds, HMACKey: []byte("k"), Delivery: contract.DeliveryInline,
 				Vault: vault.NewSession(vault.Options{MaxRetries: -1, WrapTransport: func(http.RoundTripper) http.RoundTripper { return wire }})}
 			if tc.opts != nil {
 				tc.opts(&opts)

@@ -55,6 +55,16 @@ func (r *resolver) carrierContract(vo *vaultObject, delivery string) (*contract.
 	return c, nil
 }
 
+// Argo CD's sync wave on the carriers the companion fills: before the
+// workloads (wave 0) unless the Vault object names its own wave. The
+// shipped health check (sidecar/health.lua) keeps a carrier Progressing
+// until the companion has filled its Secret, and Argo CD starts the next
+// wave only when this one is healthy: no pod starts on a missing Secret.
+const (
+	AnnotationSyncWave = "argocd.argoproj.io/sync-wave"
+	CarrierSyncWave    = "-1"
+)
+
 // carrierSecret is the carrier of a contract: a Secret of type
 // contract.SecretType, without data, holding the contract in an annotation
 // (readable in Argo CD's diff, which masks Secret data), labelled for the
@@ -93,6 +103,13 @@ func carrierSecret(c *contract.V1, key []byte) (map[string]any, error) {
 		if s.DataHMAC != "" {
 			ann[contract.AnnotationDataHMAC] = s.DataHMAC
 		}
+	}
+	if c.Delivery == contract.DeliveryInCluster {
+		wave := CarrierSyncWave
+		if w := c.Object.Annotations[AnnotationSyncWave]; w != "" {
+			wave = w // the user's order wins
+		}
+		ann[AnnotationSyncWave] = wave
 	}
 	maps.DeleteFunc(ann, func(_ string, v any) bool { return v == "" })
 	return map[string]any{

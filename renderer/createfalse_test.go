@@ -22,6 +22,10 @@ spec: {type: kv-v1, mount: kv, path: team/app, destination: {name: s, create: %t
 
 const shippedDoc = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, labels: {team: blue}}\ntype: Opaque\n"
 
+// authDoc is the VaultAuth an in-cluster object's carrier names (the
+// companion logs in with it; render reads with VAULT_TOKEN).
+const authDoc = "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultAuth\nmetadata: {name: default}\nspec: {method: kubernetes, mount: kubernetes, kubernetes: {role: r, serviceAccount: default}}\n"
+
 // Every rule of a shipped Secret and destination.create: false
 // (createfalse.go), in both deliveries.
 func TestShippedSecretRules(t *testing.T) {
@@ -40,8 +44,8 @@ spec: {mount: pki, role: r, commonName: a.example, destination: {name: s}}
 	}{
 		{"inline: one Secret, shipped metadata, data from Vault", []string{shippedDoc, shippedVSS("a", "inline", false)}, 1, true, true, nil},
 		{"inline: either order", []string{shippedVSS("a", "inline", false), shippedDoc}, 1, true, true, nil},
-		{"in-cluster: the shipped Secret as it is, no data", []string{shippedDoc, shippedVSS("a", "in-cluster", false)}, 1, true, false, nil},
-		{"PKI (always in-cluster): the shipped Secret as it is", []string{shippedDoc, pki}, 1, true, false, nil},
+		{"in-cluster: the shipped Secret as it is, no data", []string{authDoc, shippedDoc, shippedVSS("a", "in-cluster", false)}, 1, true, false, nil},
+		{"PKI (always in-cluster): the shipped Secret as it is", []string{authDoc, shippedDoc, pki}, 1, true, false, nil},
 		{"create: true and a shipped Secret are two writers", []string{shippedDoc, shippedVSS("a", "inline", true)},
 			0, false, false, []string{"spec.destination.name", "also written by", "destination.create: false"}},
 		{"one pair per Secret: a second filler is refused", []string{shippedDoc, shippedVSS("a", "inline", false), shippedVSS("b", "inline", false)},

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
 
-// Render without Vault (offline): the Secret holds placeholders that name
-// their source, the VaultAuth disappears, the ConfigMap passes through.
+// Render without Vault (offline), inline: the Secret holds placeholders
+// that name their source, the VaultAuth disappears, the ConfigMap passes
+// through. (The default delivery, in-cluster, would print a carrier and no
+// Secret: see Options.Delivery.)
 func ExampleRender() {
 	objs, err := renderer.Decode([]byte(`
 apiVersion: secrets.hashicorp.com/v1beta1
@@ -41,7 +44,7 @@ data: {mode: fast}
 		fmt.Println(err)
 		return
 	}
-	res, err := renderer.Render(context.Background(), objs, renderer.Options{Namespace: "apps", Offline: true})
+	res, err := renderer.Render(context.Background(), objs, renderer.Options{Namespace: "apps", Offline: true, Delivery: contract.DeliveryInline})
 	if err != nil {
 		fmt.Println(err)
 		return

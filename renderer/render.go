@@ -53,8 +53,11 @@ type Options struct {
 	// Vault nor credentials (CI lint and diff).
 	Offline bool
 	// Delivery is the default delivery of VaultStaticSecrets:
-	// contract.DeliveryInline ("" too) or contract.DeliveryInCluster. An
-	// object's own vaultcmp.io/delivery annotation wins.
+	// contract.DeliveryInCluster ("" too: the default, no value in the
+	// output) or contract.DeliveryInline (the value rendered into the
+	// Secret, so it passes through whatever reads the output). An object's
+	// own vaultcmp.io/delivery annotation wins. Dynamic and PKI secrets are
+	// always in-cluster.
 	Delivery string
 	// Tenancy refuses Vault objects outside Namespace (Argo CD apps: an app
 	// logs in only as service accounts of its destination namespace).
@@ -76,7 +79,7 @@ func (o *Options) delivery(obj *v1beta1.VaultStaticSecret) string {
 		return d
 	}
 	if o.Delivery == "" {
-		return contract.DeliveryInline
+		return contract.DeliveryInCluster
 	}
 	return o.Delivery
 }
@@ -319,7 +322,7 @@ func (r *resolver) resolveStep(dec *decoded) (*resolved, Problems) {
 		case *v1beta1.VaultStaticSecret:
 			j := &job{vo: vo, vss: obj, offline: opts.Offline, inCluster: opts.delivery(obj) == contract.DeliveryInCluster}
 			if j.inCluster {
-				companion(obj.Spec.VaultAuthRef)
+				res.inCluster[o] = true // its refs: resolveJob (generate reads the KV version)
 			}
 			if p := r.resolveJob(j); p != nil {
 				probs = append(probs, p)
@@ -391,6 +394,12 @@ func (r *resolver) contractStep(dec *decoded, res *resolved) Problems {
 		c, rerr := r.carrierContract(vo, delivery)
 		if rerr != nil {
 			probs = append(probs, problem(o, rerr.Field, rerr.Err, rerr.Hint))
+			continue
+		}
+		if c.Auth == nil && delivery == contract.DeliveryInCluster {
+			// VAULT_TOKEN is render's own login: the companion has none.
+			probs = append(probs, problem(o, "spec.vaultAuthRef", errors.New("delivered in-cluster, the companion logs in with a VaultAuth, and none applies (VAULT_TOKEN is only render's own login)"),
+				"reference a VaultAuth, add one named \"default\" (in the app, or in the operator namespace among the platform objects: --platform-dir), or render with --delivery inline"))
 			continue
 		}
 		if c.Connection.Address == "" && !r.opts.Offline {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/vault"
 )
 
@@ -57,11 +58,16 @@ func newMem() *memVault {
 	}}
 }
 
+// testOptions render inline: most of the renderer's tests are about the
+// Secrets it builds. TestGolden renders with the default delivery.
 func testOptions(m *memVault) Options {
-	return Options{VaultAddress: "http://127.0.0.1:8200", VaultToken: "t", Vault: m, HMACKey: []byte("k"), Namespace: "dest"}
+	return Options{VaultAddress: "http://127.0.0.1:8200", VaultToken: "t", Vault: m, HMACKey: []byte("k"), Namespace: "dest",
+		Delivery: contract.DeliveryInline}
 }
 
-// TestGolden renders every testdata/<case>/input and compares with want.yaml.
+// TestGolden renders every testdata/<case>/input and compares with
+// want.yaml: with the default delivery (in-cluster), or the one a case's
+// file testdata/<case>/delivery names.
 func TestGolden(t *testing.T) {
 	cases, err := filepath.Glob("testdata/*/input")
 	require.NoError(t, err)
@@ -71,7 +77,12 @@ func TestGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			objs, err := Load(in)
 			require.NoError(t, err)
-			res, err := Render(t.Context(), objs, testOptions(newMem()))
+			opts := testOptions(newMem())
+			opts.Delivery = ""
+			if d, err := os.ReadFile(filepath.Join(filepath.Dir(in), "delivery")); err == nil {
+				opts.Delivery = strings.TrimSpace(string(d))
+			}
+			res, err := Render(t.Context(), objs, opts)
 			require.NoError(t, err)
 			var got, again bytes.Buffer
 			require.NoError(t, res.WriteYAML(&got))

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks every app directory without Vault or a cluster:
 #   vaultcmp validate DIR -o json   -> OUT/<app>.validate.json
-#   vaultcmp render --offline DIR   -> OUT/<app>.yaml (placeholders, no values)
+#   vaultcmp render --offline DIR   -> OUT/<app>.yaml (what Argo CD applies:
+#                                      carriers, no values; add --delivery
+#                                      inline for Secrets with placeholders)
 # Runs all apps, reports every failure, exits 1 if any failed.
 #
 #   usage: vaultcmp-ci.sh OUT APP_DIR...

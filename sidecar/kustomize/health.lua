@@ -4,8 +4,9 @@
 --   vaultcmp.io/status: Synced | Error, vaultcmp.io/message: why (never a value).
 -- A carrier is Progressing until the companion has filled its Secret, Healthy
 -- once it has, Degraded with the companion's message when it cannot.
--- vaultcmp sets no sync wave: carriers are applied in wave 0, so workloads
--- that must not start on an empty Secret go in a later wave of the user's.
+-- Carriers of in-cluster Secrets come in sync wave -1 (or the Vault object's
+-- own argocd.argoproj.io/sync-wave): Argo CD applies the next wave, the
+-- workloads, only once they are Healthy, so no pod starts on a missing Secret.
 -- Every other Secret is Healthy, as without this check.
 hs = {}
 if obj.type == "vaultcmp.io/contract-v1" then

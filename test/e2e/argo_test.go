@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,13 @@ import (
 func (w *argoWorld) app(path, ns string) AppRequest { // an Application of vaultcmp-v1
 	return AppRequest{RepoURL: w.repo.URL, Path: path, AppName: filepath.Base(path), Namespace: ns, Project: "default",
 		Plugin: true, PluginName: "vaultcmp-v1"}
+}
+
+// inline asks for delivery: inline (the plugin parameter): the values in
+// the Secrets, through Argo CD.
+func inline(req AppRequest) AppRequest {
+	req.Parameters = append(req.Parameters, map[string]any{"name": "delivery", "string": "inline"})
+	return req
 }
 
 // generate runs Argo CD's manifest generation for req; what it returns is
@@ -62,13 +70,39 @@ func TestArgoDiscovery(t *testing.T) {
 	}
 }
 
-// The seed's webapp, synced by Argo CD: real Secrets from Vault, logged in
-// as webapp-ns/webapp-sa through Kubernetes auth.
+// The seed's webapp through Argo CD's manifest generation with the default
+// delivery (in-cluster), logged in as webapp-ns/webapp-sa through
+// Kubernetes auth: a carrier per Vault object in sync wave -1, no
+// destination Secret and no value in the answer.
 func TestArgoSeedWebapp(t *testing.T) {
 	w := getArgo(t)
 	res := w.generate(t, w.app("apps/webapp", "webapp-ns"))
 	require.NoError(t, res.Err, w.cmp.Log())
 	assert.Equal(t, "Plugin", res.SourceType)
+	b, err := json.Marshal(res.Manifests)
+	require.NoError(t, err)
+	assertNoSecrets(t, string(b))
+	for _, name := range []string{"vaultcmp-vds.webapp-db-creds", "vaultcmp-pki.webapp-tls", "vaultcmp-vss.webapp-config"} {
+		c := manifest(t, res.Manifests, "Secret", name)
+		assert.Equal(t, "vaultcmp.io/contract-v1", c["type"])
+		assert.Nil(t, c["data"])
+		md := c["metadata"].(map[string]any)
+		assert.Equal(t, "in-cluster", md["labels"].(map[string]any)["vaultcmp.io/delivery"], name)
+		assert.Equal(t, "-1", md["annotations"].(map[string]any)["argocd.argoproj.io/sync-wave"], name)
+	}
+	for _, m := range res.Manifests {
+		name := m["metadata"].(map[string]any)["name"]
+		assert.NotContains(t, []any{"webapp-k8s-secret", "webapp-db-secret", "webapp-tls-secret"}, name, "the companion creates it")
+		assert.NotEqual(t, "VaultAuth", m["kind"])
+	}
+}
+
+// The same with the parameter delivery: inline: the static Secret with its
+// values and the rollout checksum; dynamic and PKI stay carriers.
+func TestArgoSeedWebappInline(t *testing.T) {
+	w := getArgo(t)
+	res := w.generate(t, inline(w.app("apps/webapp", "webapp-ns")))
+	require.NoError(t, res.Err, w.cmp.Log())
 	s := manifest(t, res.Manifests, "Secret", "webapp-k8s-secret")
 	data := secretData(t, s)
 	for k, v := range webappConfig {
@@ -77,24 +111,16 @@ func TestArgoSeedWebapp(t *testing.T) {
 	d := manifest(t, res.Manifests, "Deployment", "webapp")
 	ann := d["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)["annotations"].(map[string]any)
 	assert.Len(t, ann["checksum.vaultcmp.io/webapp-k8s-secret"], 64)
-	// The companion's Secrets come as carriers of the contract, no data.
 	for _, name := range []string{"vaultcmp-vds.webapp-db-creds", "vaultcmp-pki.webapp-tls", "vaultcmp-vss.webapp-config"} {
 		c := manifest(t, res.Manifests, "Secret", name)
 		assert.Equal(t, "vaultcmp.io/contract-v1", c["type"])
 		assert.Nil(t, c["data"])
 	}
-	for _, m := range res.Manifests {
-		name := m["metadata"].(map[string]any)["name"]
-		assert.NotContains(t, []any{"webapp-db-secret", "webapp-tls-secret"}, name, "the companion creates it")
-	}
-	for _, m := range res.Manifests {
-		assert.NotEqual(t, "VaultAuth", m["kind"])
-	}
 }
 
 func TestArgoKustomizeAndHelm(t *testing.T) {
 	w := getArgo(t)
-	res := w.generate(t, w.app("apps/kustomize", "webapp-ns"))
+	res := w.generate(t, inline(w.app("apps/kustomize", "webapp-ns")))
 	require.NoError(t, res.Err)
 	s := manifest(t, res.Manifests, "Secret", "webapp-k8s-secret")
 	assert.Equal(t, webappConfig["db_pass"], secretData(t, s)["db_pass"])
@@ -106,7 +132,7 @@ func TestArgoKustomizeAndHelm(t *testing.T) {
 		{"name": "helm-values-files", "array": []string{"values-prod.yaml"}},
 		{"name": "helm-parameters", "map": map[string]string{"secretName": "from-helm"}},
 	}
-	res = w.generate(t, req)
+	res = w.generate(t, inline(req))
 	require.NoError(t, res.Err)
 	s = manifest(t, res.Manifests, "Secret", "from-helm")
 	assert.Equal(t, webappConfig["db_user"], secretData(t, s)["db_user"])
@@ -192,7 +218,7 @@ func TestArgoAppRoleSecretRef(t *testing.T) {
 		"apps/approle/static-secret.yaml": readFile(t, filepath.Join(w.repo.Dir, "apps/approle/static-secret.yaml")),
 	})
 	require.NoError(t, err)
-	req := w.app("apps/approle", "webapp-ns")
+	req := inline(w.app("apps/approle", "webapp-ns"))
 	req.RepoURL = repo.URL
 
 	_, err = w.cluster.Admin.CoreV1().Secrets("webapp-ns").Create(ctx, &corev1.Secret{

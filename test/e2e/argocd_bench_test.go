@@ -140,8 +140,10 @@ func setupFleet(b *testing.B, c *cdWorld) error {
 			"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
 			"metadata": map[string]any{"name": ns, "namespace": ArgoNamespace},
 			"spec": map[string]any{
-				"project":     "default",
-				"source":      map[string]any{"repoURL": c.repo.URL, "path": "apps/" + ns, "targetRevision": "HEAD", "plugin": map[string]any{"name": "vaultcmp-v1"}},
+				"project": "default",
+				"source": map[string]any{"repoURL": c.repo.URL, "path": "apps/" + ns, "targetRevision": "HEAD", "plugin": map[string]any{"name": "vaultcmp-v1",
+					// inline: no companion here; the figures stay those of earlier rounds.
+					"parameters": []any{map[string]any{"name": "delivery", "string": "inline"}}}},
 				"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": ns},
 				"syncPolicy":  map[string]any{"automated": map[string]any{}},
 			},

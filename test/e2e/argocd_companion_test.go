@@ -35,6 +35,7 @@ func (cw *companionWorld) watchArgoCD(t testing.TB) {
 // The shipped health check through Argo CD: a carrier is Progressing while
 // the companion has not filled its Secret, Healthy once it has, Degraded
 // with the companion's message (no value in it) when it cannot fill it.
+// (Carriers only: one wave, so the sync does not wait for them.)
 func TestArgoCDHealth(t *testing.T) {
 	cw := getCompanion(t)
 	c := getCD(t)
@@ -133,7 +134,7 @@ func TestArgoCDInCluster(t *testing.T) {
 	}{
 		{"incl-param", "incl-a", "incl/param", map[string]string{"delivery": "in-cluster"}, nil},
 		{"incl-annot", "incl-b", "incl/annotation", nil, func(f map[string]string) {
-			f["control.yaml"] = inline.Replace(f["static-secret.yaml"])
+			f["control.yaml"] = strings.Replace(inline.Replace(f["static-secret.yaml"]), "metadata:\n", "metadata:\n  annotations:\n    vaultcmp.io/delivery: inline\n", 1)
 			f["static-secret.yaml"] = strings.Replace(f["static-secret.yaml"], "metadata:\n", "metadata:\n  annotations:\n    vaultcmp.io/delivery: in-cluster\n", 1)
 		}},
 	}
@@ -211,7 +212,7 @@ func TestArgoCDInCluster(t *testing.T) {
 	}
 }
 
-// refreshAfter on an inline VaultStaticSecret, a value changed in Vault, no
+// refreshAfter on an inline VaultStaticSecret (delivery: inline), a value changed in Vault, no
 // commit and no hard refresh by anyone but the companion: the app goes
 // OutOfSync within refreshAfter plus a margin, the diff shows the Secret
 // and the checksum annotation but no value; a sync rolls the Deployment
@@ -232,7 +233,7 @@ func TestArgoCDRefreshAfter(t *testing.T) {
 	files["static-secret.yaml"] = strings.Replace(files["static-secret.yaml"], "refreshAfter: 60s", "refreshAfter: 10s", 1)
 	files["deployment.yaml"] = strings.Replace(files["deployment.yaml"], "replicas: 3", "replicas: 0", 1) // no pods: nothing schedules them
 	c.commit(t, under(dir, files), "refresh-after")
-	c.create(t, appSpec{name: app, path: dir, namespace: ns, validate: true})
+	c.create(t, appSpec{name: app, path: dir, namespace: ns, validate: true, params: inlineParams})
 	out, err := c.sync(t, app)
 	require.NoError(t, err, "%s", out)
 	c.waitApp(t, app, 60*time.Second, "Synced, the carrier watched", func(a *App) bool {

@@ -17,14 +17,19 @@ import (
 // Application's status. The Makefile's ARGO34_SMOKE names the subset that
 // `make test` also runs on Argo CD 3.4, the oldest supported line.
 
+// inlineParams choose delivery: inline: the tests of this file are about
+// values rendered into the Secrets and applied by Argo CD (no companion).
+var inlineParams = map[string]string{"delivery": "inline"}
+
 // The seed's transformation example and the seed webapp's static secret,
-// each in its own Application, as written (apart from the Vault address):
-// synced by Argo CD, the Secrets in the cluster hold the Vault data.
+// each in its own Application, as written (apart from the Vault address),
+// delivered inline: synced by Argo CD, the Secrets in the cluster hold the
+// Vault data.
 func TestArgoCDStatic(t *testing.T) {
 	c := getCD(t)
 	t.Run("webapp-transform", func(t *testing.T) {
 		c.commit(t, under("apps/webapp-transform", example(t, "webapp-transform")), "webapp-transform")
-		c.create(t, appSpec{name: "webapp-transform", path: "apps/webapp-transform", namespace: "webapp-ns", validate: true})
+		c.create(t, appSpec{name: "webapp-transform", path: "apps/webapp-transform", namespace: "webapp-ns", validate: true, params: inlineParams})
 		out, err := c.sync(t, "webapp-transform")
 		require.NoError(t, err, "%s\n%s", out, c.CMPLog())
 		c.waitApp(t, "webapp-transform", 60*time.Second, "Synced", synced)
@@ -38,7 +43,7 @@ func TestArgoCDStatic(t *testing.T) {
 	})
 	t.Run("seed-static", func(t *testing.T) {
 		c.commit(t, under("apps/seed-static", example(t, "webapp", "dynamic-secret.yaml", "pki-secret.yaml")), "seed webapp, static part")
-		c.create(t, appSpec{name: "seed-static", path: "apps/seed-static", namespace: "webapp-ns", validate: true})
+		c.create(t, appSpec{name: "seed-static", path: "apps/seed-static", namespace: "webapp-ns", validate: true, params: inlineParams})
 		out, err := c.sync(t, "seed-static")
 		require.NoError(t, err, "%s\n%s", out, c.CMPLog())
 		app := c.waitApp(t, "seed-static", 60*time.Second, "Synced", synced)
@@ -70,7 +75,7 @@ func TestArgoCDFailures(t *testing.T) {
 	good := seedStatic(t, ns, "fail-role", "webapp/config")
 	good["keep.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep-me\n  namespace: " + ns + "\ndata:\n  a: b\n"
 	c.commit(t, under(dir, good), "failures: good")
-	c.create(t, appSpec{name: app, path: dir, namespace: ns, auto: true, validate: true})
+	c.create(t, appSpec{name: app, path: dir, namespace: ns, auto: true, validate: true, params: inlineParams})
 	c.waitApp(t, app, 90*time.Second, "Synced", synced)
 	before := c.secret(t, ns, "webapp-k8s-secret")
 	require.Equal(t, webappConfig["db_pass"], string(before.Data["db_pass"]))
@@ -148,7 +153,7 @@ func TestArgoCDTenancy(t *testing.T) {
 		files := seedStatic(t, team, team+"-role", team+"/config")
 		files["auth.yaml"] = strings.ReplaceAll(files["auth.yaml"], "serviceAccount: webapp-sa", "serviceAccount: app-sa")
 		c.commit(t, under("apps/"+team, files), team)
-		c.create(t, appSpec{name: team, path: "apps/" + team, namespace: team, validate: true})
+		c.create(t, appSpec{name: team, path: "apps/" + team, namespace: team, validate: true, params: inlineParams})
 		out, err := c.sync(t, team)
 		require.NoError(t, err, "%s", out)
 		c.waitApp(t, team, 60*time.Second, "Synced", synced)
@@ -179,7 +184,7 @@ func TestArgoCDTenancy(t *testing.T) {
 		{"steal", "secret/data/team-a/config"},
 		{"borrow", "login auth/kubernetes/login"},
 	} {
-		c.create(t, appSpec{name: tc.name, path: "apps/" + tc.name, namespace: "team-b"})
+		c.create(t, appSpec{name: tc.name, path: "apps/" + tc.name, namespace: "team-b", params: inlineParams})
 		out, err := c.sync(t, tc.name)
 		require.Error(t, err, "%s", out)
 		app := c.waitApp(t, tc.name, 60*time.Second, "a ComparisonError", func(a *App) bool { return a.ConditionText() != "" })
@@ -212,7 +217,7 @@ func TestArgoCDFidelity(t *testing.T) {
 	const ns, app, dir = "fid-ns", "fidelity", "apps/fidelity"
 	c.tenant(t, ns, "webapp-sa", "fid-role", "secret/data/webapp/*")
 	c.commit(t, under(dir, seedStatic(t, ns, "fid-role", "webapp/config")), "fidelity")
-	c.create(t, appSpec{name: app, path: dir, namespace: ns, auto: true, validate: true})
+	c.create(t, appSpec{name: app, path: dir, namespace: ns, auto: true, validate: true, params: inlineParams})
 	first := c.waitApp(t, app, 90*time.Second, "Synced", synced)
 	secretRV := c.secret(t, ns, "webapp-k8s-secret").ResourceVersion
 	dep := func() *metav1.ObjectMeta {
@@ -264,7 +269,7 @@ func TestArgoCDVaultChange(t *testing.T) {
 	require.NoError(t, err)
 	c.tenant(t, ns, "webapp-sa", "chg-role", "secret/data/change/*")
 	c.commit(t, under(dir, seedStatic(t, ns, "chg-role", "change/config")), "vault-change")
-	c.create(t, appSpec{name: app, path: dir, namespace: ns, validate: true})
+	c.create(t, appSpec{name: app, path: dir, namespace: ns, validate: true, params: inlineParams})
 	_, err = c.sync(t, app)
 	require.NoError(t, err)
 	c.waitApp(t, app, 60*time.Second, "Synced", synced)

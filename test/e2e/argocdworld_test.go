@@ -164,7 +164,10 @@ next:
 }
 
 // seedStatic is the seed webapp's static part (connection, auths, static
-// secret, Deployment) moved to namespace ns, role and KV path kvPath.
+// secret, Deployment) moved to namespace ns, role and KV path kvPath, the
+// Deployment with no replicas: there is no kubelet, pods never become
+// available, and a sync with waves (the default delivery's carriers come
+// first) is done only once its last wave is Healthy.
 func seedStatic(t testing.TB, ns, role, kvPath string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -172,6 +175,7 @@ func seedStatic(t testing.TB, ns, role, kvPath string) map[string]string {
 		s = strings.ReplaceAll(s, "namespace: webapp-ns", "namespace: "+ns)
 		s = strings.ReplaceAll(s, "role: webapp-role", "role: "+role)
 		s = strings.ReplaceAll(s, "path: webapp/config", "path: "+kvPath)
+		s = strings.Replace(s, "  replicas: 3\n", "  replicas: 0\n", 1)
 		out[name] = s
 	}
 	return out

@@ -190,7 +190,7 @@ func TestAWSAuth(t *testing.T) {
 		dir := writeApp(t, awsApp(t, "    secretRef: aws-static-creds\n"))
 		r := run(t, []string{"VAULT_ADDR=" + vaultSrv.Addr, "VAULTCMP_HMAC_KEY=k", "VAULTCMP_AWS_STS_ENDPOINT=" + sts.URL,
 			"VAULTCMP_SECRET_AWS_STATIC_CREDS_ACCESS_KEY_ID=" + awsUserID,
-			"VAULTCMP_SECRET_AWS_STATIC_CREDS_SECRET_ACCESS_KEY=" + awsUserSecret}, "render", "-n", "webapp-ns", dir)
+			"VAULTCMP_SECRET_AWS_STATIC_CREDS_SECRET_ACCESS_KEY=" + awsUserSecret}, "render", "--delivery=inline", "-n", "webapp-ns", dir)
 		require.Equal(t, 0, r.code, r.stderr)
 		got := secretData(t, find(t, docs(t, r.stdout), "Secret", "aws-config"))
 		assert.Equal(t, webappConfig["db_pass"], got["db_pass"])

@@ -74,7 +74,7 @@ func TestAppRoleLogin(t *testing.T) {
 				"auth.yaml":    fmt.Sprintf(appRoleApp, vaultSrv.Addr, roleID, tc.ref),
 				"secrets.yaml": secrets,
 			})
-			r := run(t, append(tc.env, "VAULTCMP_HMAC_KEY=k"), "render", "-n", "webapp-ns", dir)
+			r := run(t, append(tc.env, "VAULTCMP_HMAC_KEY=k"), "render", "--delivery=inline", "-n", "webapp-ns", dir)
 			require.Equal(t, 0, r.code, r.stderr)
 			objs := docs(t, r.stdout)
 			assert.Len(t, objs, 5)
@@ -92,7 +92,7 @@ func TestAppRoleLogin(t *testing.T) {
 			"auth.yaml":    fmt.Sprintf(appRoleApp, vaultSrv.Addr, roleID, "    secretRef: creds"),
 			"secrets.yaml": secrets,
 		})
-		r := run(t, []string{"VAULTCMP_SECRET_CREDS_ID=not-the-secret-id"}, "render", dir)
+		r := run(t, []string{"VAULTCMP_SECRET_CREDS_ID=not-the-secret-id"}, "render", "--delivery=inline", dir)
 		failed(t, r)
 		assert.Contains(t, r.stderr, "spec.vaultAuthRef: login auth/approle/login")
 		assert.Contains(t, r.stderr, "logins=1")
@@ -105,7 +105,7 @@ func TestAppRoleLogin(t *testing.T) {
 			"auth.yaml":    fmt.Sprintf(appRoleApp, vaultSrv.Addr, roleID, "    secretRef: creds"),
 			"secrets.yaml": secrets,
 		})
-		r := run(t, nil, "render", dir)
+		r := run(t, nil, "render", "--delivery=inline", dir)
 		failed(t, r)
 		assert.Contains(t, r.stderr, "VAULTCMP_SECRET_CREDS_ID")
 		assert.Equal(t, 5, strings.Count(r.stderr, "spec.vaultAuthRef"), r.stderr)

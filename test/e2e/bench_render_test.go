@@ -84,7 +84,7 @@ func BenchmarkRender(b *testing.B) {
 	small := writeApp(b, map[string]string{"app.yaml": benchApp(vaultSrv.Addr, roleID, 3, 3)})
 
 	render := func(dir string) []string {
-		return []string{"render", "--concurrency", fmt.Sprint(benchConc), dir}
+		return []string{"render", "--delivery=inline", "--concurrency", fmt.Sprint(benchConc), dir}
 	}
 	cases := []benchCase{
 		{name: "1,000 / 100", objects: 1000, paths: 100, args: render},

@@ -28,7 +28,7 @@ func TestForbidden(t *testing.T) {
 		"a.yaml": vss("denied", "kv-v2", "secret", "webapp/config"),
 		"b.yaml": vss("missing", "kv-v2", "secret", "other/none"),
 	})
-	r := run(t, []string{"VAULT_ADDR=" + vaultSrv.Addr, "VAULT_TOKEN=" + tok.Auth.ClientToken}, "render", dir)
+	r := run(t, []string{"VAULT_ADDR=" + vaultSrv.Addr, "VAULT_TOKEN=" + tok.Auth.ClientToken}, "render", "--delivery=inline", dir)
 	failed(t, r)
 	// Every problem at once, each with object, field, Vault path, status and hint.
 	assert.Contains(t, r.stderr, "2 problems")
@@ -43,7 +43,7 @@ func TestForbidden(t *testing.T) {
 
 func TestNotFoundVersion(t *testing.T) {
 	dir := writeApp(t, map[string]string{"a.yaml": vss("v99", "kv-v2", "secret", "webapp/config", "  version: 99")})
-	r := run(t, rootEnv(), "render", dir)
+	r := run(t, rootEnv(), "render", "--delivery=inline", dir)
 	failed(t, r)
 	assert.Contains(t, r.stderr, "HTTP 404")
 }

@@ -168,7 +168,7 @@ func TestHostileTemplates(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeApp(t, map[string]string{"t.yaml": templated("hostile", tc.text)})
-			r := runHostile(t, env, append(append([]string{"render"}, tc.args...), dir)...)
+			r := runHostile(t, env, append(append([]string{"render", "--delivery=inline"}, tc.args...), dir)...)
 			refused(t, r, tc.limit)
 			assert.Less(t, r.Elapsed, 10*time.Second)
 		})
@@ -197,7 +197,7 @@ func TestHostileSIGTERM(t *testing.T) {
 		time.Sleep(1500 * time.Millisecond)
 		sent = time.Now()
 		_ = p.Signal(syscall.SIGTERM)
-	}, rootEnv("VAULTCMP_MAX_TEMPLATE_TIME=10m", "VAULTCMP_MAX_DEADLINE=10m"), "render", dir)
+	}, rootEnv("VAULTCMP_MAX_TEMPLATE_TIME=10m", "VAULTCMP_MAX_DEADLINE=10m"), "render", "--delivery=inline", dir)
 	exited := time.Now()
 	refused(t, r, "")
 	assert.Contains(t, r.Stderr, "terminated signal received: nothing rendered; 1 object was still waiting for Vault or templates: t.yaml: VaultStaticSecret spin")
@@ -266,7 +266,7 @@ func TestHostileOutput(t *testing.T) {
 
 	t.Run("keys", func(t *testing.T) {
 		dir := writeApp(t, map[string]string{"k.yaml": vss("keys", "kv-v2", "secret", "hostile/keys")})
-		r := runHostile(t, env, "render", dir)
+		r := runHostile(t, env, "render", "--delivery=inline", dir)
 		refused(t, r, "")
 		for _, k := range []string{`invalid Secret key bad key!`, `invalid Secret key ../escape`, `invalid Secret key :`} {
 			assert.Contains(t, r.Stderr, k)
@@ -275,13 +275,13 @@ func TestHostileOutput(t *testing.T) {
 	})
 	t.Run("size", func(t *testing.T) {
 		dir := writeApp(t, map[string]string{"b.yaml": vss("big", "kv-v2", "secret", "hostile/big")})
-		r := runHostile(t, env, "render", dir)
+		r := runHostile(t, env, "render", "--delivery=inline", dir)
 		refused(t, r, "")
 		assert.Contains(t, r.Stderr, "more than the kube-apiserver's limit of 1048576 (1MiB)")
 	})
 	t.Run("vault response", func(t *testing.T) {
 		dir := writeApp(t, map[string]string{"h.yaml": vss("huge", "kv-v2", "secret", "hostile/huge")})
-		r := runHostile(t, env, "render", dir)
+		r := runHostile(t, env, "render", "--delivery=inline", dir)
 		refused(t, r, "vault-response")
 	})
 	t.Run("identity", func(t *testing.T) {

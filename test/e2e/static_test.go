@@ -12,9 +12,41 @@ import (
 
 func examples(name string) string { return filepath.Join(RepoRoot(), "examples", name) }
 
-// The seed's webapp, as written, renders with VAULT_ADDR and VAULT_TOKEN.
+// The seed's webapp, as written, renders with VAULT_ADDR and VAULT_TOKEN,
+// with the default delivery (in-cluster): a carrier per Vault object, each
+// in sync wave -1, the static one with the KV version it was read at; no
+// destination Secret and no value anywhere in the output.
 func TestSeedWebapp(t *testing.T) {
 	r := run(t, rootEnv(), "render", examples("webapp"))
+	require.Equal(t, 0, r.code, r.stderr)
+	objs := docs(t, r.stdout)
+	for _, o := range objs {
+		assert.NotContains(t, []string{"VaultConnection", "VaultAuth", "VaultStaticSecret", "VaultDynamicSecret", "VaultPKISecret"}, o["kind"])
+		assert.NotContains(t, []any{"webapp-k8s-secret", "webapp-db-secret", "webapp-tls-secret"}, o["metadata"].(map[string]any)["name"])
+	}
+	assertNoSecrets(t, r.stdout)
+	for _, name := range []string{"vaultcmp-vds.webapp-db-creds", "vaultcmp-pki.webapp-tls", "vaultcmp-vss.webapp-config"} {
+		c := find(t, objs, "Secret", name)
+		assert.Nil(t, c["data"], name)
+		assert.Equal(t, "vaultcmp.io/contract-v1", c["type"])
+		md := c["metadata"].(map[string]any)
+		assert.Equal(t, "in-cluster", md["labels"].(map[string]any)["vaultcmp.io/delivery"], name)
+		ann := md["annotations"].(map[string]any)
+		assert.Equal(t, "-1", ann["argocd.argoproj.io/sync-wave"], name)
+		assert.Contains(t, ann["vaultcmp.io/contract"], `"version":"v1"`)
+	}
+	assert.NotEmpty(t, find(t, objs, "Secret", "vaultcmp-vss.webapp-config")["metadata"].(map[string]any)["annotations"].(map[string]any)["vaultcmp.io/kv-version"])
+	// The companion restarts the Deployment: no checksum in the output.
+	d := find(t, objs, "Deployment", "webapp")
+	assert.Nil(t, d["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)["annotations"])
+	assert.Contains(t, r.stderr, "vault_reads=1", "generate reads the KV version")
+}
+
+// The seed's webapp with --delivery inline: the static Secret with its
+// values, a checksum on the rollout target, and an inline carrier (for
+// refreshAfter) next to the dynamic and PKI carriers.
+func TestSeedWebappInline(t *testing.T) {
+	r := run(t, rootEnv(), "render", "--delivery=inline", examples("webapp"))
 	require.Equal(t, 0, r.code, r.stderr)
 	objs := docs(t, r.stdout)
 
@@ -61,7 +93,7 @@ func TestSeedWebapp(t *testing.T) {
 
 // The seed's transformation example.
 func TestSeedTransformation(t *testing.T) {
-	r := run(t, rootEnv(), "render", examples("webapp-transform"))
+	r := run(t, rootEnv(), "render", "--delivery=inline", examples("webapp-transform"))
 	require.Equal(t, 0, r.code, r.stderr)
 	data := secretData(t, find(t, docs(t, r.stdout), "Secret", "webapp-k8s-secret"))
 	assert.Equal(t, "postgresql://webapp-user-Kp1:s3cr3t-db-pass-7Qx@db.internal:5432/appdb\n", data["DATABASE_URL"])
@@ -74,13 +106,13 @@ func TestSeedTransformation(t *testing.T) {
 // Same inputs and Vault data give byte-identical output.
 func TestDeterminism(t *testing.T) {
 	env := rootEnv()
-	a := run(t, env, "render", examples("webapp"))
-	b := run(t, env, "render", examples("webapp"))
+	a := run(t, env, "render", "--delivery=inline", examples("webapp"))
+	b := run(t, env, "render", "--delivery=inline", examples("webapp"))
 	require.Equal(t, 0, a.code, a.stderr)
 	require.Equal(t, 0, b.code, b.stderr)
 	assert.Equal(t, a.stdout, b.stdout)
-	c := run(t, env, "render", examples("webapp-transform"))
-	d := run(t, env, "render", examples("webapp-transform"))
+	c := run(t, env, "render", "--delivery=inline", examples("webapp-transform"))
+	d := run(t, env, "render", "--delivery=inline", examples("webapp-transform"))
 	assert.Equal(t, c.stdout, d.stdout)
 }
 
@@ -113,7 +145,7 @@ func TestIdenticalReadsOneVaultRead(t *testing.T) {
 		"b.yaml": vss("b", "kv-v2", "secret", "webapp/config"),
 		"c.yaml": vss("c", "kv-v2", "secret", "webapp/config"),
 	})
-	r := run(t, rootEnv(), "render", "-n", "apps", dir)
+	r := run(t, rootEnv(), "render", "--delivery=inline", "-n", "apps", dir)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Regexp(t, `\bvault_reads=1\b`, r.stderr)
 	assert.Contains(t, r.stderr, "cache_hits=2")
@@ -131,7 +163,7 @@ func TestKVv1(t *testing.T) {
 	require.NoError(t, c.Sys().MountWithContext(ctx, "kv1", &api.MountInput{Type: "kv", Options: map[string]string{"version": "1"}}))
 	require.NoError(t, c.KVv1("kv1").Put(ctx, "team/app", map[string]any{"user": "alice", "port": 5432, "enabled": true}))
 	dir := writeApp(t, map[string]string{"s.yaml": vss("v1", "kv-v1", "kv1", "team/app")})
-	r := run(t, rootEnv(), "render", "-n", "apps", dir)
+	r := run(t, rootEnv(), "render", "--delivery=inline", "-n", "apps", dir)
 	require.Equal(t, 0, r.code, r.stderr)
 	data := secretData(t, find(t, docs(t, r.stdout), "Secret", "v1"))
 	assert.Equal(t, map[string]string{
@@ -141,7 +173,7 @@ func TestKVv1(t *testing.T) {
 
 	// kv-v1 read of a kv-v2 mount is a 404 with a hint about the KV version.
 	dir = writeApp(t, map[string]string{"s.yaml": vss("wrong", "kv-v1", "secret", "webapp/config")})
-	r = run(t, rootEnv(), "render", dir)
+	r = run(t, rootEnv(), "render", "--delivery=inline", dir)
 	assert.Equal(t, 1, r.code)
 	assert.Empty(t, r.stdout)
 	assert.Contains(t, r.stderr, "KV version")
@@ -158,7 +190,7 @@ func TestKVv2Versions(t *testing.T) {
 		"latest.yaml": vss("latest", "kv-v2", "secret", "versioned", "  rolloutRestartTargets: []"),
 		"v1.yaml":     vss("first", "kv-v2", "secret", "versioned", "  version: 1"),
 	})
-	r := run(t, rootEnv(), "render", dir)
+	r := run(t, rootEnv(), "render", "--delivery=inline", dir)
 	require.Equal(t, 0, r.code, r.stderr)
 	objs := docs(t, r.stdout)
 	assert.Equal(t, "blue", secretData(t, find(t, objs, "Secret", "latest"))["color"])
@@ -173,7 +205,7 @@ func TestKustomization(t *testing.T) {
 		"secret.yaml":        vss("kz-secret", "kv-v2", "secret", "webapp/config"),
 		"cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  big: \"12345678901234567890\"\n",
 	})
-	r := run(t, rootEnv(), "render", dir)
+	r := run(t, rootEnv(), "render", "--delivery=inline", dir)
 	require.Equal(t, 0, r.code, r.stderr)
 	objs := docs(t, r.stdout)
 	s := find(t, objs, "Secret", "kz-secret")

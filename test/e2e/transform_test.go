@@ -95,7 +95,7 @@ spec:
     create: true
     transformation:
 ` + tc.transformation + "\n"
-			r := run(t, rootEnv(), "render", writeApp(t, map[string]string{"st.yaml": st, "vss.yaml": obj}))
+			r := run(t, rootEnv(), "render", "--delivery=inline", writeApp(t, map[string]string{"st.yaml": st, "vss.yaml": obj}))
 			require.Equal(t, 0, r.code, r.stderr)
 			data := secretData(t, find(t, docs(t, r.stdout), "Secret", "rules"))
 			for k, v := range tc.want {
@@ -125,7 +125,7 @@ spec:
       templates:
         x:
           text: '` + text + "'\n"
-			r := run(t, rootEnv(), "render", writeApp(t, map[string]string{"vss.yaml": obj}))
+			r := run(t, rootEnv(), "render", "--delivery=inline", writeApp(t, map[string]string{"vss.yaml": obj}))
 			failed(t, r)
 			assert.Contains(t, r.stderr, "spec.destination.transformation")
 			assert.Contains(t, r.stderr, "vault_reads=0", "templates are checked before Vault is read")
@@ -146,7 +146,7 @@ spec:
         x:
           text: '{{ fail .Secrets.pass }}'
 `
-		r := run(t, rootEnv(), "render", writeApp(t, map[string]string{"vss.yaml": obj}))
+		r := run(t, rootEnv(), "render", "--delivery=inline", writeApp(t, map[string]string{"vss.yaml": obj}))
 		failed(t, r)
 		assert.NotContains(t, r.stderr, "pw-Hh3")
 	})

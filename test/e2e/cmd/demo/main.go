@@ -1,9 +1,10 @@
 // Command demo starts a real Vault dev server on 127.0.0.1, seeds it with
 // the data of the seed document's webapp, and renders examples/webapp and
 // examples/webapp-transform (or the directories given) with vaultcmp,
-// printing what Argo CD would apply. Then (without arguments) it applies
-// the seed's webapp to a real kube-apiserver and shows all three Secrets
-// filled, two of them by a running `vaultcmp companion`.
+// printing what Argo CD would apply with the default delivery (in-cluster:
+// carriers, no value). Then (without arguments) it applies the seed's
+// webapp to a real kube-apiserver and shows all three Secrets filled by a
+// running `vaultcmp companion`.
 package main
 
 import (
