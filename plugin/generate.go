@@ -1,9 +1,11 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
@@ -76,6 +78,7 @@ leaves.`,
 					DefaultVaultAddress: f.defaultVaultAddress,
 					Credentials:         creds,
 					Delivery:            be.Params.Delivery,
+					InlineCheck:         hydratorCheck(env, be, creds),
 					Tenancy:             true,
 				},
 				cache:            &vault.FileTokenCache{Dir: cacheDir},
@@ -85,6 +88,42 @@ leaves.`,
 	}
 	f.register(cmd, env, "warn")
 	return cmd
+}
+
+// hydratorCheck refuses inline values for an Application that Argo CD's
+// Source Hydrator renders (its output is committed to git): it reads the
+// Application only when the output would hold a value (cmp.CheckInline).
+func hydratorCheck(env Env, be *cmp.BuildEnv, creds *kube.Credentials) func(context.Context, []string) error {
+	return func(ctx context.Context, inline []string) error {
+		return cmp.CheckInline(inline, lookupApplication(ctx, env, be.AppName, creds), be.KubeVersion)
+	}
+}
+
+// lookupApplication reads the Application that ARGOCD_APP_NAME names.
+func lookupApplication(ctx context.Context, env Env, appName string, creds *kube.Credentials) cmp.AppLookup {
+	controlNS := env.get(EnvArgoCDNamespace)
+	if controlNS == "" && !strings.ContainsAny(appName, "/_") {
+		ns, err := kube.Namespace()
+		if err != nil {
+			return cmp.AppLookup{Err: err}
+		}
+		controlNS = ns
+	}
+	ref, err := cmp.ParseAppName(appName, controlNS)
+	if err != nil {
+		return cmp.AppLookup{Err: err}
+	}
+	app, found, err := creds.Application(ctx, ref.Namespace, ref.Name)
+	switch {
+	case err != nil:
+		return cmp.AppLookup{App: ref, Err: err}
+	case !found:
+		return cmp.AppLookup{App: ref, State: cmp.AppNotFound}
+	case app.SourceHydrator:
+		return cmp.AppLookup{App: ref, State: cmp.AppHydrated}
+	default:
+		return cmp.AppLookup{App: ref, State: cmp.AppPlain}
+	}
 }
 
 func setList(m map[string]string) []string {
