@@ -31,7 +31,7 @@ const (
 	// ARGOCD_APP_NAME names without a namespace lives (generate); default:
 	// the sidecar's own namespace.
 	EnvArgoCDNamespace = "VAULTCMP_ARGOCD_NAMESPACE"
-	EnvVaultCACert         = "VAULT_CACERT"
+	EnvVaultCACert     = "VAULT_CACERT"
 )
 
 // commonFlags are the settings render and generate share.
