@@ -31,7 +31,10 @@ for all apps is what vaultcmp avoids. Vault tokens are cached in
 $VAULTCMP_TOKEN_CACHE_DIR (default: the user cache directory) until they near
 expiry. Credentials go only to the Vault addresses in
 $VAULTCMP_ALLOWED_VAULT_ADDRESSES (or --allowed-vault-address): unset, none
-leaves.`,
+leaves. When the output would hold a value (an inline object), generate reads
+the Application (ARGOCD_APP_NAME, in $VAULTCMP_ARGOCD_NAMESPACE or the
+sidecar's own namespace) and refuses if Argo CD's Source Hydrator renders it
+(its output is committed to git) or if it cannot be read.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			be, err := cmp.FromEnviron(env.LookupEnv)
