@@ -147,7 +147,7 @@ func TestArgoCDHydratorCommitsNoValue(t *testing.T) {
 		a := &apps[i]
 		a.path = "apps/" + a.name
 		v := fmt.Sprintf("hydr-val-%d-Qe7Lz", i)
-		vals[a.name] = v
+		vals[a.name], vals[a.name+"/db_pass"] = v, v+"-db"
 		_, err := kv.Put(t.Context(), "hydr/"+a.name, map[string]any{"api_key": v, "db_pass": v + "-db"})
 		require.NoError(t, err)
 		c.tenant(t, a.ns, "webapp-sa", a.ns+"-role", "secret/data/hydr/*")
@@ -225,7 +225,7 @@ func TestArgoCDHydratorRefusesInline(t *testing.T) {
 	bare, err := NewBareRepo(filepath.Join(t.TempDir(), "hydrated.git"))
 	require.NoError(t, err)
 	const name, ns, v = "hydr-inline", "hydr-c", "hydr-inline-val-Vb2Kw"
-	vals := secretValues{name: v}
+	vals := secretValues{name: v, name + "/db_pass": v + "-db"}
 	_, err = vaultSrv.Client.KVv2("secret").Put(t.Context(), "hydr/"+name, map[string]any{"api_key": v, "db_pass": v + "-db"})
 	require.NoError(t, err)
 	c.tenant(t, ns, "webapp-sa", ns+"-role", "secret/data/hydr/*")
