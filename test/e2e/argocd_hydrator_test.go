@@ -287,3 +287,30 @@ func short(sha string) string {
 	}
 	return sha
 }
+
+// The scan sees what it must: a value in a file of an older commit of a
+// branch (gone from its tip), in a git note, or only base64-encoded, is
+// found in what BareRepo.Everything reads back.
+func TestBareRepoEverythingFindsValues(t *testing.T) {
+	dir := t.TempDir()
+	bare, err := NewBareRepo(filepath.Join(dir, "h.git"))
+	require.NoError(t, err)
+	work, err := NewGitRepo(filepath.Join(dir, "work"), map[string]string{"a/manifest.yaml": "data: {k: b2xkLXZhbHVlLVF6OA==}\n"}) // base64 of old-value-Qz8
+	require.NoError(t, err)
+	_, err = work.Commit(map[string]string{"a/manifest.yaml": "kind: Secret\n"}, "gone from the tip")
+	require.NoError(t, err)
+	_, err = gitOut(work.Dir, "-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "notes", "--ref", "hydrator.metadata", "add", "-m", `{"drySha":"note-value-Wx4"}`)
+	require.NoError(t, err)
+	_, err = gitOut(work.Dir, "push", "-q", bare.URL, "main:refs/heads/environments/x", "refs/notes/hydrator.metadata:refs/notes/hydrator.metadata")
+	require.NoError(t, err)
+	vals := secretValues{"old": "old-value-Qz8", "note": "note-value-Wx4", "absent": "absent-value-Jk1"}
+	found, read := scanRepo(t, bare, vals)
+	t.Logf("%d bytes read back: %v", read, found)
+	var names []string
+	for _, f := range found {
+		names = append(names, strings.Fields(f)[0])
+	}
+	assert.Contains(t, names, "old")
+	assert.Contains(t, names, "note")
+	assert.NotContains(t, names, "absent")
+}
