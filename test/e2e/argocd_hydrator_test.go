@@ -239,7 +239,9 @@ func TestArgoCDHydratorRefusesInline(t *testing.T) {
 	c.createHydrated(t, a, bare)
 	h := c.waitHydration(t, name, 120*time.Second)
 	t.Logf("hydration %s in %s: %s", h.Phase, time.Since(start).Round(100*time.Millisecond), h.Message)
-	require.Equal(t, "Failed", h.Phase, "an inline object in a hydration run is refused")
+	// Not require: when the refusal is broken, the scan below says what
+	// reached git.
+	assert.Equal(t, "Failed", h.Phase, "an inline object in a hydration run is refused")
 	assert.Contains(t, h.Message, "Application "+ArgoNamespace+"/"+name+" uses Argo CD's Source Hydrator")
 	assert.Contains(t, h.Message, "VaultStaticSecret "+ns+"/webapp-config")
 	assert.Contains(t, h.Message, "in-cluster")
@@ -248,7 +250,7 @@ func TestArgoCDHydratorRefusesInline(t *testing.T) {
 	// The Application's status as `argocd app get` shows it.
 	raw, err := c.CLI(t.Context(), "app", "get", name, "-o", "json")
 	require.NoError(t, err)
-	assert.Contains(t, raw, "uses Argo CD's Source Hydrator")
+	assert.True(t, strings.Contains(raw, "uses Argo CD's Source Hydrator"), "argocd app get shows vaultcmp's refusal")
 	assert.Empty(t, vals.find([]byte(raw)))
 
 	refs, err := bare.Refs()
