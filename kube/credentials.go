@@ -9,6 +9,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -21,6 +22,8 @@ import (
 // many VaultAuths log in with it.
 type Credentials struct {
 	Client kubernetes.Interface
+	// Apps reads Argo CD's Applications (Application).
+	Apps dynamic.Interface
 
 	mu     sync.Mutex
 	tokens map[string]*tokenCall
@@ -59,7 +62,11 @@ func New() (*Credentials, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
-	return &Credentials{Client: c}, nil
+	apps, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	return &Credentials{Client: c, Apps: apps}, nil
 }
 
 // CanMintTokens implements credentials.Source.

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -30,7 +31,10 @@ for all apps is what vaultcmp avoids. Vault tokens are cached in
 $VAULTCMP_TOKEN_CACHE_DIR (default: the user cache directory) until they near
 expiry. Credentials go only to the Vault addresses in
 $VAULTCMP_ALLOWED_VAULT_ADDRESSES (or --allowed-vault-address): unset, none
-leaves.`,
+leaves. When the output would hold a value (an inline object), generate reads
+the Application (ARGOCD_APP_NAME, in $VAULTCMP_ARGOCD_NAMESPACE or the
+sidecar's own namespace) and refuses if Argo CD's Source Hydrator renders it
+(its output is committed to git) or if it cannot be read.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			be, err := cmp.FromEnviron(env.LookupEnv)
@@ -74,6 +78,7 @@ leaves.`,
 					DefaultVaultAddress: f.defaultVaultAddress,
 					Credentials:         creds,
 					Delivery:            be.Params.Delivery,
+					InlineCheck:         hydratorCheck(env, be, creds),
 					Tenancy:             true,
 				},
 				cache:            &vault.FileTokenCache{Dir: cacheDir},
@@ -96,6 +101,42 @@ func helmReleaseName(param, app string) string {
 		return name
 	}
 	return app
+}
+
+// hydratorCheck refuses inline values for an Application that Argo CD's
+// Source Hydrator renders (its output is committed to git): it reads the
+// Application only when the output would hold a value (cmp.CheckInline).
+func hydratorCheck(env Env, be *cmp.BuildEnv, creds *kube.Credentials) func(context.Context, []string) error {
+	return func(ctx context.Context, inline []string) error {
+		return cmp.CheckInline(inline, lookupApplication(ctx, env, be.AppName, creds), be.KubeVersion)
+	}
+}
+
+// lookupApplication reads the Application that ARGOCD_APP_NAME names.
+func lookupApplication(ctx context.Context, env Env, appName string, creds *kube.Credentials) cmp.AppLookup {
+	controlNS := env.get(EnvArgoCDNamespace)
+	if controlNS == "" && !strings.ContainsAny(appName, "/_") {
+		ns, err := kube.Namespace()
+		if err != nil {
+			return cmp.AppLookup{Err: err}
+		}
+		controlNS = ns
+	}
+	ref, err := cmp.ParseAppName(appName, controlNS)
+	if err != nil {
+		return cmp.AppLookup{Err: err}
+	}
+	app, found, err := creds.Application(ctx, ref.Namespace, ref.Name)
+	switch {
+	case err != nil:
+		return cmp.AppLookup{App: ref, Err: err}
+	case !found:
+		return cmp.AppLookup{App: ref, State: cmp.AppNotFound}
+	case app.SourceHydrator:
+		return cmp.AppLookup{App: ref, State: cmp.AppHydrated}
+	default:
+		return cmp.AppLookup{App: ref, State: cmp.AppPlain}
+	}
 }
 
 func setList(m map[string]string) []string {

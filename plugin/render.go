@@ -28,7 +28,11 @@ const (
 	EnvHMACKey             = "VAULTCMP_HMAC_KEY"
 	EnvHMACKeyFile         = "VAULTCMP_HMAC_KEY_FILE"
 	EnvTokenCacheDir       = "VAULTCMP_TOKEN_CACHE_DIR"
-	EnvVaultCACert         = "VAULT_CACERT"
+	// EnvArgoCDNamespace is Argo CD's namespace, where an Application that
+	// ARGOCD_APP_NAME names without a namespace lives (generate); default:
+	// the sidecar's own namespace.
+	EnvArgoCDNamespace = "VAULTCMP_ARGOCD_NAMESPACE"
+	EnvVaultCACert     = "VAULT_CACERT"
 )
 
 // commonFlags are the settings render and generate share.

@@ -15,6 +15,7 @@ import (
 	"github.com/vaultcmp/vaultcmp/contract"
 	"github.com/vaultcmp/vaultcmp/credentials"
 	"github.com/vaultcmp/vaultcmp/identity"
+	"github.com/vaultcmp/vaultcmp/internal/names"
 	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/transform"
 	"github.com/vaultcmp/vaultcmp/vault"
@@ -59,6 +60,13 @@ type Options struct {
 	// own vaultcmp.io/delivery annotation wins. Dynamic and PKI secrets are
 	// always in-cluster.
 	Delivery string
+	// InlineCheck, when set, is asked whether the render may print the
+	// values of the VaultStaticSecrets it delivers inline ("kind
+	// namespace/name", in input order); it is called once, after the refs
+	// are resolved and before any credential is fetched or Vault read, and
+	// only when there is such an object. An error refuses the render: no
+	// output. generate refuses them for Argo CD's Source Hydrator.
+	InlineCheck func(ctx context.Context, inline []string) error
 	// Tenancy refuses Vault objects outside Namespace (Argo CD apps: an app
 	// logs in only as service accounts of its destination namespace).
 	Tenancy bool
@@ -194,6 +202,9 @@ func Render(ctx context.Context, objs []*Object, opts Options) (*Result, error) 
 	t0 = time.Now()
 	r := newResolver(&opts, dec.ix)
 	res, rprobs := r.resolveStep(dec)
+	if err := checkInline(ctx, &opts, res); err != nil {
+		return nil, err
+	}
 	probs = append(probs, rprobs...)
 	probs = append(probs, shipStep(dec, res)...)
 	probs = append(probs, r.identityStep(ctx, res.jobs)...)
@@ -336,6 +347,24 @@ func (r *resolver) resolveStep(dec *decoded) (*resolved, Problems) {
 		}
 	}
 	return res, probs
+}
+
+// checkInline asks Options.InlineCheck about the objects whose values the
+// output would hold.
+func checkInline(ctx context.Context, opts *Options, res *resolved) error {
+	if opts.InlineCheck == nil {
+		return nil
+	}
+	var inline []string
+	for _, j := range res.jobs {
+		if !j.inCluster {
+			inline = append(inline, "VaultStaticSecret "+names.Qualified(j.vo.ns, j.vss.GetName()))
+		}
+	}
+	if len(inline) == 0 {
+		return nil
+	}
+	return opts.InlineCheck(ctx, inline)
 }
 
 // resolveJob plans the job's identity and resolves its transformations.

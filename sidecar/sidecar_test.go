@@ -303,6 +303,14 @@ var wantClusterRules = []rbacv1.PolicyRule{{
 	Verbs:     []string{"get"},
 }}
 
+// wantAppRules: in Argo CD's namespace, the Application a render is for
+// (the Source Hydrator check of inline objects), read only.
+var wantAppRules = []rbacv1.PolicyRule{{
+	APIGroups: []string{"argoproj.io"},
+	Resources: []string{"applications"},
+	Verbs:     []string{"get"},
+}}
+
 func TestComponent(t *testing.T) {
 	out := buildComponent(t)
 
@@ -367,9 +375,20 @@ func TestComponent(t *testing.T) {
 	assert.Equal(t, rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "vaultcmp-repo-server"}, binding.RoleRef)
 	assert.Equal(t, []rbacv1.Subject{{Kind: "ServiceAccount", Name: "argocd-repo-server", Namespace: "argocd"}}, binding.Subjects)
 
+	var appRole rbacv1.Role
+	out.get(t, "Role", "vaultcmp-repo-server", &appRole)
+	assert.Equal(t, "argocd", appRole.Namespace, "Argo CD's namespace, not cluster-wide")
+	assert.Equal(t, wantAppRules, appRole.Rules)
+	var appBinding rbacv1.RoleBinding
+	out.get(t, "RoleBinding", "vaultcmp-repo-server", &appBinding)
+	assert.Equal(t, "argocd", appBinding.Namespace)
+	assert.Equal(t, rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "vaultcmp-repo-server"}, appBinding.RoleRef)
+	assert.Equal(t, []rbacv1.Subject{{Kind: "ServiceAccount", Name: "argocd-repo-server", Namespace: "argocd"}}, appBinding.Subjects)
+
 	assert.ElementsMatch(t, []string{
 		"Deployment/argocd-repo-server", "ConfigMap/argocd-cm", "ConfigMap/" + pluginCM, "ConfigMap/" + configCM,
 		"ClusterRole/vaultcmp-repo-server", "ClusterRoleBinding/vaultcmp-repo-server",
+		"Role/vaultcmp-repo-server", "RoleBinding/vaultcmp-repo-server",
 		// The companion (TestCompanionInstall checks them).
 		"ServiceAccount/vaultcmp-companion", "ClusterRole/vaultcmp-companion", "ClusterRoleBinding/vaultcmp-companion",
 		"Role/vaultcmp-companion", "RoleBinding/vaultcmp-companion", "Deployment/vaultcmp-companion", "Service/vaultcmp-companion-metrics",
@@ -496,7 +515,7 @@ func TestHelmValues(t *testing.T) {
 	assert.Equal(t, kvols, hvols)
 
 	// RBAC: the same ClusterRole.
-	require.Len(t, v.ExtraObjects, 2+companionObjects)
+	require.Len(t, v.ExtraObjects, 4+companionObjects)
 	var role rbacv1.ClusterRole
 	require.NoError(t, yaml.UnmarshalStrict(v.ExtraObjects[0], &role))
 	assert.Equal(t, "ClusterRole", role.Kind)
@@ -508,4 +527,17 @@ func TestHelmValues(t *testing.T) {
 	assert.Equal(t, rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "vaultcmp-repo-server"}, binding.RoleRef)
 	require.Len(t, binding.Subjects, 1)
 	assert.Equal(t, "ServiceAccount", binding.Subjects[0].Kind)
+	// The same Role in Argo CD's namespace.
+	var appRole rbacv1.Role
+	require.NoError(t, yaml.UnmarshalStrict(v.ExtraObjects[2], &appRole))
+	assert.Equal(t, "Role", appRole.Kind)
+	assert.Equal(t, "vaultcmp-repo-server", appRole.Name)
+	assert.Equal(t, "{{ .Release.Namespace }}", appRole.Namespace)
+	assert.Equal(t, wantAppRules, appRole.Rules)
+	var appBinding rbacv1.RoleBinding
+	require.NoError(t, yaml.UnmarshalStrict(v.ExtraObjects[3], &appBinding))
+	assert.Equal(t, "RoleBinding", appBinding.Kind)
+	assert.Equal(t, rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "vaultcmp-repo-server"}, appBinding.RoleRef)
+	require.Len(t, appBinding.Subjects, 1)
+	assert.Equal(t, binding.Subjects[0], appBinding.Subjects[0])
 }

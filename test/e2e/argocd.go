@@ -53,6 +53,10 @@ type ArgoCD struct {
 	cliEnv    []string
 	procs     []*argoProc
 	cmpServer *argoProc
+
+	// Hydrator is the commit-server's start-up time, 0 when the Source
+	// Hydrator is off (hydrator.go).
+	Hydrator time.Duration
 }
 
 // ArgoCDOptions are the settings of StartArgoCD.
@@ -69,6 +73,9 @@ type ArgoCDOptions struct {
 	// ReconcileEvery is the controller's resync period (Argo CD's default
 	// is 180 s).
 	ReconcileEvery time.Duration
+	// Hydrator turns Argo CD's Source Hydrator on: a commit-server, and the
+	// controller and API server with the hydrator enabled (hydrator.go).
+	Hydrator bool
 }
 
 // argoProc is one running component; its output is kept for failures.
@@ -230,7 +237,9 @@ func (a *ArgoCD) startComponents(ctx context.Context, o ArgoCDOptions) error {
 	}
 	env := a.base("argocd-cmp-server")
 	env = append(env, "ARGOCD_PLUGINSOCKFILEPATH="+sockets, "ARGOCD_CMP_WORKDIR="+filepath.Join(a.dir, "cmp", "work"),
-		"KUBECONFIG="+sidecarKube, "HOME="+filepath.Join(a.dir, "cmp", "home"))
+		"KUBECONFIG="+sidecarKube, "HOME="+filepath.Join(a.dir, "cmp", "home"),
+		// The pod's namespace in a cluster; here, where the Applications are.
+		"VAULTCMP_ARGOCD_NAMESPACE="+ArgoNamespace)
 	for k, v := range shippedEnv {
 		if strings.HasPrefix(v, "/") { // pod paths (token cache, Helm homes) move under the run's directory
 			v = filepath.Join(a.dir, "cmp", v)
@@ -267,15 +276,20 @@ func (a *ArgoCD) startComponents(ctx context.Context, o ArgoCDOptions) error {
 		return err
 	}
 
-	inCluster := []string{"ARGOCD_FAKE_IN_CLUSTER=true", "KUBECONFIG=" + kubeconfig}
+	hyd, err := a.startHydrator(ctx, o)
+	if err != nil {
+		return err
+	}
+	inCluster := append([]string{"ARGOCD_FAKE_IN_CLUSTER=true", "KUBECONFIG=" + kubeconfig}, hyd.env...)
 	every := o.ReconcileEvery
 	if every == 0 {
 		every = 180 * time.Second
 	}
 	env = append(append(a.base("argocd-application-controller"), inCluster...), fmt.Sprintf("ARGOCD_RECONCILIATION_TIMEOUT=%ds", int(every.Seconds())))
-	if _, err := a.start("argocd-application-controller", env, "--namespace", ArgoNamespace, redis, "--repo-server", repoAddr,
+	args := append([]string{"--namespace", ArgoNamespace, redis, "--repo-server", repoAddr,
 		fmt.Sprintf("--metrics-port=%d", ports["controller-metrics"]), "--loglevel", "info",
-		fmt.Sprintf("--app-resync=%d", int(every.Seconds())), "--self-heal-timeout-seconds=2"); err != nil {
+		fmt.Sprintf("--app-resync=%d", int(every.Seconds())), "--self-heal-timeout-seconds=2"}, hyd.controllerArgs...)
+	if _, err := a.start("argocd-application-controller", env, args...); err != nil {
 		return err
 	}
 
@@ -380,7 +394,7 @@ func (a *ArgoCD) install(ctx context.Context, c *Cluster, src string) error {
 			return strings.HasPrefix(u.GetName(), "argocd-") || strings.HasPrefix(u.GetName(), "vaultcmp-")
 		case "Secret":
 			return u.GetName() == "argocd-secret"
-		case "ClusterRole", "ClusterRoleBinding":
+		case "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
 			return u.GetLabels()["app.kubernetes.io/name"] == "vaultcmp"
 		}
 		return false

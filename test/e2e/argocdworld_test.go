@@ -89,6 +89,9 @@ func startCD(ctx context.Context, w *argoWorld) (*cdWorld, error) {
 			"VAULTCMP_ALLOWED_VAULT_ADDRESSES=" + vaultSrv.Addr + "," + c.vaultDown,
 		},
 		ReconcileEvery: 10 * time.Second,
+		// Argo CD's Source Hydrator (argocd_hydrator_test.go): one more
+		// process, started once for all tests.
+		Hydrator: part.Version == Argo36Version,
 	})
 	if err != nil {
 		return nil, err
@@ -97,7 +100,8 @@ func startCD(ctx context.Context, w *argoWorld) (*cdWorld, error) {
 		c.Stop()
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "Argo CD %s control plane up in %s\n", part.Version, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(os.Stderr, "Argo CD %s control plane up in %s (commit-server: %s)\n", part.Version, time.Since(start).Round(100*time.Millisecond),
+		c.Hydrator.Round(time.Millisecond))
 	return c, nil
 }
 

@@ -82,6 +82,8 @@ func startArgoWorld(ctx context.Context) (*argoWorld, error) {
 		"KUBECONFIG=" + kubeconfig,
 		"VAULTCMP_TOKEN_CACHE_DIR=" + w.cacheDir,
 		"VAULTCMP_HMAC_KEY=e2e-installation-key",
+		// Where the Applications are: the pod's namespace in a cluster.
+		"VAULTCMP_ARGOCD_NAMESPACE=argocd",
 		// The operator's allow-list: the test Vault, and the address of the
 		// "down" app (nothing listens there).
 		"VAULTCMP_ALLOWED_VAULT_ADDRESSES=" + vaultSrv.Addr + ",http://127.0.0.1:9",
@@ -127,6 +129,10 @@ func (w *argoWorld) setupCluster(ctx context.Context) error {
 			_, err = k.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{})
 		case *rbacv1.ClusterRoleBinding:
 			_, err = k.RbacV1().ClusterRoleBindings().Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.Role: // in Argo CD's namespace, as kustomize's namespace: argocd puts it
+			_, err = k.RbacV1().Roles("argocd").Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.RoleBinding:
+			_, err = k.RbacV1().RoleBindings("argocd").Create(ctx, o, metav1.CreateOptions{})
 		default:
 			err = fmt.Errorf("sidecar RBAC: unexpected %T", obj)
 		}
