@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -94,22 +95,26 @@ func decideKeyRelease(dest *metav1.ObjectMeta, carrier *corev1.Secret) keyAction
 
 // releaseKey removes KeyFinalizer from Secret ns/name if it has it and,
 // when owner is not empty, only if owner (a carrier's UID) owns it.
+// The garbage collector marks the Secret deleted meanwhile: a conflict
+// reads it again.
 func releaseKey(ctx context.Context, kube kubernetes.Interface, ns, name string, owner *corev1.Secret) error {
-	s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
+		}
+		if !slices.Contains(s.Finalizers, KeyFinalizer) || (owner != nil && !ownedBy(s, owner)) {
+			return nil
+		}
+		s.Finalizers = withKeyFinalizer(s.Finalizers, false, false)
+		if _, err := kube.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing finalizer %s from Secret %s/%s: %w", KeyFinalizer, ns, name, err)
+		}
 		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
-	}
-	if !slices.Contains(s.Finalizers, KeyFinalizer) || (owner != nil && !ownedBy(s, owner)) {
-		return nil
-	}
-	s.Finalizers = withKeyFinalizer(s.Finalizers, false, false)
-	if _, err := kube.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("removing finalizer %s from Secret %s/%s: %w", KeyFinalizer, ns, name, err)
-	}
-	return nil
+	})
 }
 
 // keyReconciler handles destinations being deleted that hold KeyFinalizer
