@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -85,37 +85,35 @@ func (r *Reconciler) finalize(ctx context.Context, carrier *corev1.Secret) (ctrl
 	return ctrl.Result{}, nil
 }
 
-// removeFinalizer removes Finalizer from the carrier, and only it: the
-// patch is made against the carrier's version (the garbage collector
-// changes the finalizers of a carrier deleted in the foreground: a patch of
-// the whole list from an older copy put its foregroundDeletion back, which
-// the apiserver refuses, and finalize ran again without the key); a
-// conflict reads the carrier again.
+// removeFinalizer removes Finalizer from the carrier, and only it: a JSON
+// patch that tests the entry it removes (the garbage collector changes the
+// finalizers of a carrier deleted in the foreground: a merge patch of the
+// whole list from an older copy put its foregroundDeletion back, which the
+// apiserver refuses, and finalize ran again, the key already let go). A
+// refused patch reads the carrier again.
 func (r *Reconciler) removeFinalizer(ctx context.Context, carrier *corev1.Secret) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if !controllerutil.ContainsFinalizer(carrier, Finalizer) {
+	var err error
+	for range 5 {
+		i := slices.Index(carrier.Finalizers, Finalizer)
+		if i < 0 {
 			return nil
 		}
-		base := carrier.DeepCopy()
-		controllerutil.RemoveFinalizer(carrier, Finalizer)
-		err := r.Client.Patch(ctx, carrier, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
-		switch {
-		case err == nil || apierrors.IsNotFound(err):
+		p := fmt.Sprintf(`[{"op":"test","path":"/metadata/finalizers/%d","value":%q},{"op":"remove","path":"/metadata/finalizers/%d"}]`, i, Finalizer, i)
+		err = r.Client.Patch(ctx, carrier, client.RawPatch(types.JSONPatchType, []byte(p)))
+		if err == nil || apierrors.IsNotFound(err) {
 			return nil
-		case apierrors.IsConflict(err):
-			got, gerr := r.Kube.CoreV1().Secrets(carrier.Namespace).Get(ctx, carrier.Name, metav1.GetOptions{})
-			if apierrors.IsNotFound(gerr) {
-				return nil
-			}
-			if gerr != nil {
-				return fmt.Errorf("reading carrier %s/%s: %w", carrier.Namespace, carrier.Name, gerr)
-			}
-			_, _ = stripCarrier(got)
-			*carrier = *got
-			return err
 		}
-		return fmt.Errorf("removing finalizer %s from %s/%s: %w", Finalizer, carrier.Namespace, carrier.Name, err)
-	})
+		got, gerr := r.Kube.CoreV1().Secrets(carrier.Namespace).Get(ctx, carrier.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(gerr) {
+			return nil
+		}
+		if gerr != nil {
+			return fmt.Errorf("reading carrier %s/%s: %w", carrier.Namespace, carrier.Name, gerr)
+		}
+		_, _ = stripCarrier(got)
+		*carrier = *got
+	}
+	return fmt.Errorf("removing finalizer %s from %s/%s: %w", Finalizer, carrier.Namespace, carrier.Name, err)
 }
 
 // keptKeys are the destinations whose KeyFinalizer finalize removes once
