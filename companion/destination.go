@@ -3,8 +3,10 @@ package companion
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,7 +36,10 @@ func argoTracking(k, instanceLabelKey string) bool {
 //     carrier's child), with the destination's labels, annotations and type.
 //     A type change recreates a Secret the carrier created (type is
 //     immutable). An existing Secret it did not create is adopted only with
-//     overwrite, and only if nothing else owns it (decideDestination).
+//     overwrite, and only if nothing else owns it (decideDestination). For a
+//     VaultPKISecret with revoke: true it carries KeyFinalizer, so its
+//     private key outlives the carrier's finalizer (keep.go); one being
+//     deleted is let go and written again once it is gone.
 //   - create: false — the Secret must exist; only its data is written.
 //
 // A Secret that belongs to something else is refused (*refusedError). A
@@ -56,6 +61,13 @@ func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *c
 	if err != nil {
 		return false, err
 	}
+	if cur != nil && !cur.DeletionTimestamp.IsZero() {
+		// Deleted (by hand): let it go; the next try creates it anew.
+		if err := releaseKey(ctx, kube, ns, d.Name, carrier); err != nil {
+			return false, err
+		}
+		return false, fmt.Errorf("destination Secret %s/%s is being deleted: %w", ns, d.Name, errDestinationDeleting)
+	}
 	if action == destWriteData {
 		if maps.EqualFunc(cur.Data, data, bytes.Equal) {
 			return false, nil
@@ -74,6 +86,9 @@ func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *c
 		return true, nil
 	}
 	if cur.Type != want.Type { // destUpdate only: an adopted Secret has the destination's type
+		if err := releaseKey(ctx, kube, ns, cur.Name, carrier); err != nil {
+			return false, err
+		}
 		if err := secrets.Delete(ctx, cur.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID}}); err != nil {
 			return false, fmt.Errorf("replacing Secret %s/%s (type %s → %s): %w", ns, d.Name, cur.Type, want.Type, err)
 		}
@@ -82,18 +97,23 @@ func writeDestination(ctx context.Context, kube kubernetes.Interface, carrier *c
 		}
 		return true, nil
 	}
+	fins := withKeyFinalizer(cur.Finalizers, keepsKey(c), false)
 	if maps.EqualFunc(cur.Data, data, bytes.Equal) && maps.Equal(cur.Labels, want.Labels) &&
-		maps.Equal(cur.Annotations, want.Annotations) && action == destUpdate {
+		maps.Equal(cur.Annotations, want.Annotations) && slices.Equal(cur.Finalizers, fins) && action == destUpdate {
 		return false, nil
 	}
 	// Preconditioned on the version decided on: a Secret changed since
 	// (another owner added) is not written over.
-	cur.Labels, cur.Annotations, cur.Data, cur.OwnerReferences = want.Labels, want.Annotations, data, want.OwnerReferences
+	cur.Labels, cur.Annotations, cur.Data, cur.OwnerReferences, cur.Finalizers = want.Labels, want.Annotations, data, want.OwnerReferences, fins
 	if _, err := secrets.Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
 		return false, fmt.Errorf("writing Secret %s/%s: %w", ns, d.Name, err)
 	}
 	return true, nil
 }
+
+// errDestinationDeleting is a destination that is being deleted: written
+// again once it is gone.
+var errDestinationDeleting = errors.New("written again once it is gone")
 
 // desiredSecret is the destination Secret of a create: true contract,
 // without Argo CD's tracking (argoTracking).
@@ -121,6 +141,9 @@ func desiredSecret(carrier *corev1.Secret, c *contract.V1, data map[string][]byt
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: d.Name, Namespace: carrier.Namespace, Labels: labels, Annotations: annotations,
+			// The private key stays until the carrier's finalizer has
+			// revoked with it (keep.go).
+			Finalizers: withKeyFinalizer(nil, keepsKey(c), false),
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: "v1", Kind: "Secret", Name: carrier.Name, UID: carrier.UID,
 				// No blockOwnerDeletion: it would need update on secrets/finalizers

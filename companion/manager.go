@@ -10,10 +10,12 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -169,6 +171,32 @@ func Run(ctx context.Context, opts Options) error {
 		Complete(r)
 	if err != nil {
 		return fmt.Errorf("setting up the controller: %w", err)
+	}
+	// Destinations being deleted that hold KeyFinalizer (keep.go): a
+	// metadata-only watch of vaultcmp's Secrets, leader only.
+	md, err := metadata.NewForConfig(opts.Config)
+	if err != nil {
+		return err
+	}
+	keyQueue := make(chan event.GenericEvent, 64)
+	inf, err := keyInformer(md, func(ns, name string) {
+		keyQueue <- event.GenericEvent{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}}
+	})
+	if err != nil {
+		return err
+	}
+	err = ctrl.NewControllerManagedBy(mgr).
+		Named("destination").
+		WatchesRawSource(source.Channel(keyQueue, &handler.EnqueueRequestForObject{})).
+		Complete(&keyReconciler{kube: kube, nudges: nudges})
+	if err != nil {
+		return fmt.Errorf("setting up the destination controller: %w", err)
+	}
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		inf.Run(ctx.Done())
+		return nil
+	})); err != nil {
+		return err
 	}
 	// One loop keeps the Vault tokens alive: a token that expires takes the
 	// leases it created with it. Leader only, like the reconciles. Carriers

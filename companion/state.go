@@ -24,6 +24,12 @@ const (
 	// Finalizer makes a carrier's deletion wait until the companion has
 	// revoked its lease or certificate.
 	Finalizer = "vaultcmp.io/revoke"
+	// KeyFinalizer keeps a destination Secret the companion created for a
+	// VaultPKISecret with revoke: true until the carrier's finalizer has
+	// revoked its certificate with the private key it holds
+	// (revoke-with-key): the garbage collector cannot delete the key first
+	// (keep.go).
+	KeyFinalizer = "vaultcmp.io/revoke-key"
 	// FieldManager names every write of the companion.
 	FieldManager = "vaultcmp-companion"
 	// AnnotationRestartedAt is the pod-template annotation of a rollout
