@@ -612,7 +612,7 @@ spec:
   refreshAfter: 5s
   vaultAuthRef: vault-auth-k8s
   destination: {name: inline-secret, create: true}
-`}, "--application", "inline-app")
+`}, "--application", "inline-app", "--delivery=inline")
 	applyObjects(t, objs, "webapp-ns", false)
 	time.Sleep(2 * time.Second)
 	assert.Empty(t, appAnnotations(t, cw)["argocd.argoproj.io/refresh"], "nothing changed: no refresh")

@@ -399,13 +399,13 @@ func TestRefreshOnlyOwningApplication(t *testing.T) {
 		require.NoError(t, err)
 	}
 	// Sealed for owner-app; the carrier's writer adds the victim's tracking.
-	applyObjects(t, cw.render(t, vaultSrv.Addr, map[string]string{"vss.yaml": inlineVSS("owned", "companion/owned")}, "--application", "owner-app"), "webapp-ns", false)
+	applyObjects(t, cw.render(t, vaultSrv.Addr, map[string]string{"vss.yaml": inlineVSS("owned", "companion/owned")}, "--application", "owner-app", "--delivery=inline"), "webapp-ns", false)
 	cw.patchAnnotations(t, "vaultcmp-vss.owned", map[string]string{"argocd.argoproj.io/tracking-id": "victim-app:/Secret:webapp-ns/vaultcmp-vss.owned"})
 	lb, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{"app.kubernetes.io/instance": "victim-app"}}})
 	_, err := cw.cluster.Admin.CoreV1().Secrets("webapp-ns").Patch(ctx, "vaultcmp-vss.owned", types.MergePatchType, lb, metav1.PatchOptions{})
 	require.NoError(t, err)
 	// Sealed naming victim-app, which deploys elsewhere.
-	applyObjects(t, cw.render(t, vaultSrv.Addr, map[string]string{"vss.yaml": inlineVSS("claimed", "companion/claimed")}, "--application", "victim-app"), "webapp-ns", false)
+	applyObjects(t, cw.render(t, vaultSrv.Addr, map[string]string{"vss.yaml": inlineVSS("claimed", "companion/claimed")}, "--application", "victim-app", "--delivery=inline"), "webapp-ns", false)
 	time.Sleep(2 * time.Second)
 
 	for _, p := range []string{"companion/owned", "companion/claimed"} {

@@ -225,7 +225,7 @@ func TestHostileVaultDown(t *testing.T) {
 		files[fmt.Sprintf("s%03d.yaml", i)] = vss(fmt.Sprintf("s%03d", i), "kv-v2", "secret", fmt.Sprintf("app/%d", i))
 	}
 	dir := writeApp(t, files)
-	r := runHostile(t, []string{"VAULT_ADDR=" + addr, "VAULT_TOKEN=x"}, "render", dir)
+	r := runHostile(t, []string{"VAULT_ADDR=" + addr, "VAULT_TOKEN=x"}, "render", "--delivery=inline", dir)
 	refused(t, r, "")
 	assert.Less(t, r.Elapsed, 5*time.Second)
 	assert.Contains(t, r.Stderr, "1 problem, nothing rendered")
@@ -244,7 +244,7 @@ func TestHostileDeadline(t *testing.T) {
 		files[fmt.Sprintf("s%02d.yaml", i)] = vss(fmt.Sprintf("s%02d", i), "kv-v2", "secret", fmt.Sprintf("app/%d", i))
 	}
 	dir := writeApp(t, files)
-	r := runHostile(t, []string{"VAULT_ADDR=" + srv.Addr, "VAULT_TOKEN=x", "VAULTCMP_MAX_DEADLINE=3s"}, "render", dir)
+	r := runHostile(t, []string{"VAULT_ADDR=" + srv.Addr, "VAULT_TOKEN=x", "VAULTCMP_MAX_DEADLINE=3s"}, "render", "--delivery=inline", dir)
 	refused(t, r, "deadline")
 	assert.Less(t, r.Elapsed, 6*time.Second)
 	assert.Contains(t, r.Stderr, "20 objects were still waiting")

@@ -168,3 +168,33 @@ func writeApp(t testing.TB, files map[string]string) string {
 }
 
 func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// readsInCluster checks a generate run under the default delivery
+// (in-cluster): it succeeded and printed the carrier of Secret dest with
+// what generate read from Vault (the KV version, or the keyed HMAC of a
+// kv-v1 secret) and no value.
+func readsInCluster(t testing.TB, r Run, dest string) {
+	t.Helper()
+	if r.Code != 0 {
+		t.Fatalf("generate failed: %s", r.String())
+	}
+	if strings.Contains(r.Stdout, fmt.Sprint(webappConfig["db_pass"])) {
+		t.Errorf("a value in generate's output")
+	}
+	for _, o := range docs(t, r.Stdout) {
+		md, _ := o["metadata"].(map[string]any)
+		ann, _ := md["annotations"].(map[string]any)
+		if o["kind"] != "Secret" || ann["vaultcmp.io/destination"] != dest {
+			continue
+		}
+		read, _ := ann["vaultcmp.io/kv-version"].(string)
+		if read == "" {
+			read, _ = ann["vaultcmp.io/data-hmac"].(string)
+		}
+		if read == "" {
+			t.Errorf("the carrier of %s holds nothing generate read from Vault", dest)
+		}
+		return
+	}
+	t.Fatalf("no carrier of Secret %s in the output:\n%s", dest, r.Stdout)
+}
