@@ -54,11 +54,11 @@ func discover(env Env, dir string, lim limits.Limits, c *committer) error {
 		return err
 	}
 	ld := renderer.NewLoader(lim)
-	files, err := cmp.DiscoverWith(dir, ld)
+	files, err := ld.Discover(dir)
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 && cmp.DetectSource(dir) == cmp.SourceKustomize {
+	if len(files) == 0 && renderer.Detect(dir) == renderer.SourceKustomize {
 		// A kustomization may take its Vault objects from a base outside dir.
 		if objs, err := ld.Load(dir); err == nil {
 			for _, o := range objs {

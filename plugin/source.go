@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vaultcmp/vaultcmp/cmp"
 	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
@@ -62,7 +61,7 @@ func (f *sourceFlags) guard(dir string) error {
 		return err
 	}
 	remoteGuard(f.allowRemote)
-	if cmp.DetectSource(dir) == cmp.SourceKustomize {
+	if renderer.Detect(dir) == renderer.SourceKustomize {
 		return renderer.CheckKustomization(f.repoRoot, dir, f.allowRemote)
 	}
 	return nil
@@ -116,7 +115,7 @@ func (f sourceFlags) load(ctx context.Context, dir, namespace string) ([]*render
 		return nil, err
 	}
 	ld := renderer.NewLoader(f.limits)
-	if cmp.DetectSource(dir) != cmp.SourceHelm {
+	if renderer.Detect(dir) != renderer.SourceHelm {
 		return ld.Load(dir)
 	}
 	set := map[string]string{}
