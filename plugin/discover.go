@@ -50,7 +50,8 @@ func discover(env Env, dir string, lim limits.Limits, c *committer) error {
 	if be, err := cmp.FromEnviron(env.LookupEnv); err == nil && be.SourcePath != "" {
 		src.repoRoot = repoRoot(dir, be.SourcePath) // dir is "." in the cmp-server: repoRoot makes it absolute
 	}
-	if err := src.guard(dir); err != nil {
+	kind, err := src.guard(dir)
+	if err != nil {
 		return err
 	}
 	ld := renderer.NewLoader(lim)
@@ -58,7 +59,7 @@ func discover(env Env, dir string, lim limits.Limits, c *committer) error {
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 && renderer.Detect(dir) == renderer.SourceKustomize {
+	if len(files) == 0 && kind == renderer.SourceKustomize {
 		// A kustomization may take its Vault objects from a base outside dir.
 		if objs, err := ld.Load(dir); err == nil {
 			for _, o := range objs {
