@@ -1,6 +1,7 @@
 // Package cmp is Argo CD's side of the contract: what the repo-server's
 // cmp-server gives `vaultcmp generate` (the build environment, the app's
-// parameters) and how an app is recognised (discover, source types).
+// parameters). It imports nothing of vaultcmp: how an app is recognised
+// (discover, source types) is the renderer's (renderer.Detect, Loader.Discover).
 //
 // # Build environment
 //

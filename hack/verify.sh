@@ -26,7 +26,8 @@ echo "make verify: generated files are up to date"
 
 # The import graph beyond depguard's direct imports (.golangci.yml): nothing
 # the shared core or the companion pulls in, however indirectly, is a
-# consumer, Helm or kustomize; the renderer never reaches the companion.
+# consumer, Helm or kustomize; the renderer never reaches the companion;
+# cmp (Argo CD's contract) reaches no consumer and no limits.
 mod=github.com/vaultcmp/vaultcmp
 graph() { # graph <what is forbidden> <packages...>
   local bad=$1; shift
@@ -40,4 +41,5 @@ graph "^(helm\.sh/|sigs\.k8s\.io/kustomize|$mod/(renderer|companion|plugin|cmp)\
   ./identity ./transform ./contract ./credentials ./vault ./kube ./limits ./api/... ./internal/...
 graph "^(helm\.sh/|sigs\.k8s\.io/kustomize|$mod/(renderer|plugin|cmp)\$)" ./companion
 graph "^$mod/(companion|plugin)\$" ./renderer
+graph "^(helm\.sh/|sigs\.k8s\.io/kustomize|$mod/(renderer|companion|plugin|limits)\$)" ./cmp
 echo "make verify: the import graph holds"

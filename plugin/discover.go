@@ -50,15 +50,16 @@ func discover(env Env, dir string, lim limits.Limits, c *committer) error {
 	if be, err := cmp.FromEnviron(env.LookupEnv); err == nil && be.SourcePath != "" {
 		src.repoRoot = repoRoot(dir, be.SourcePath) // dir is "." in the cmp-server: repoRoot makes it absolute
 	}
-	if err := src.guard(dir); err != nil {
-		return err
-	}
-	ld := renderer.NewLoader(lim)
-	files, err := cmp.DiscoverWith(dir, ld)
+	kind, err := src.guard(dir)
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 && cmp.DetectSource(dir) == cmp.SourceKustomize {
+	ld := renderer.NewLoader(lim)
+	files, err := ld.Discover(dir)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 && kind == renderer.SourceKustomize {
 		// A kustomization may take its Vault objects from a base outside dir.
 		if objs, err := ld.Load(dir); err == nil {
 			for _, o := range objs {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vaultcmp/vaultcmp/cmp"
 	"github.com/vaultcmp/vaultcmp/limits"
 	"github.com/vaultcmp/vaultcmp/renderer"
 )
@@ -53,19 +52,21 @@ func envBool(env Env, k string) bool {
 
 // guard refuses an app that reaches outside its repository: dir or a
 // symlink under it leading out, and kustomize references that are remote or
-// outside. Every command calls it before reading dir.
-func (f *sourceFlags) guard(dir string) error {
+// outside. Every command calls it before reading dir; it returns how dir
+// is built (renderer.Detect), detected once for the run.
+func (f *sourceFlags) guard(dir string) (renderer.SourceType, error) {
 	if f.repoRoot == "" {
 		f.repoRoot = findRepoRoot(dir)
 	}
 	if err := renderer.CheckTree(f.repoRoot, dir); err != nil {
-		return err
+		return "", err
 	}
 	remoteGuard(f.allowRemote)
-	if cmp.DetectSource(dir) == cmp.SourceKustomize {
-		return renderer.CheckKustomization(f.repoRoot, dir, f.allowRemote)
+	src := renderer.Detect(dir)
+	if src == renderer.SourceKustomize {
+		return src, renderer.CheckKustomization(f.repoRoot, dir, f.allowRemote)
 	}
-	return nil
+	return src, nil
 }
 
 // findRepoRoot is the closest directory at or above dir holding .git, else dir.
@@ -112,11 +113,12 @@ func (refuseTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // load reads the app in dir: a Helm chart, a kustomization or a directory.
 func (f sourceFlags) load(ctx context.Context, dir, namespace string) ([]*renderer.Object, error) {
-	if err := f.guard(dir); err != nil {
+	src, err := f.guard(dir)
+	if err != nil {
 		return nil, err
 	}
 	ld := renderer.NewLoader(f.limits)
-	if cmp.DetectSource(dir) != cmp.SourceHelm {
+	if src != renderer.SourceHelm {
 		return ld.Load(dir)
 	}
 	set := map[string]string{}
